@@ -1,0 +1,65 @@
+-- paperdb schema: the one statement of what papers.db holds.
+-- The README documents every table and column; keep the two in step.
+-- Bump user_version whenever a table or column changes.
+PRAGMA user_version = 1;
+
+-- One row per input dump (a copied Daily Papers page or search result).
+CREATE TABLE listings (
+    id INTEGER PRIMARY KEY,           -- 1, 2, 3 ... in listing-name order
+    name TEXT NOT NULL UNIQUE,        -- file name, relative to the folder it was found in
+    sha256 TEXT NOT NULL,             -- of the file's bytes
+    bytes INTEGER NOT NULL,
+    encoding TEXT NOT NULL,           -- 'utf-8' or 'cp1252'
+    page_kind TEXT NOT NULL,          -- 'daily', 'search' or 'unknown' (no header)
+    date_label TEXT,                  -- date shown on a daily page, as written ('Mar 14')
+    paper_count INTEGER NOT NULL,     -- paper occurrences in this dump
+    warning_count INTEGER NOT NULL    -- anomalies reported for this dump
+);
+
+-- One row per distinct paper (titles compared after normalisation).
+CREATE TABLE papers (
+    id INTEGER PRIMARY KEY,           -- stable: derived from a hash of the normalised title
+    title TEXT NOT NULL,
+    abstract TEXT NOT NULL,
+    slug TEXT NOT NULL,               -- lower-case, hyphenated title
+    first_listing_id INTEGER NOT NULL REFERENCES listings(id),
+    listing_count INTEGER NOT NULL    -- number of occurrences across all dumps
+);
+CREATE INDEX papers_first_listing_id ON papers(first_listing_id);
+CREATE INDEX papers_slug ON papers(slug);
+
+-- Where each paper appeared: a paper in three dumps has three rows here.
+CREATE TABLE paper_listings (
+    paper_id INTEGER NOT NULL REFERENCES papers(id),
+    listing_id INTEGER NOT NULL REFERENCES listings(id),
+    position INTEGER NOT NULL,        -- 1-based rank of the paper within the dump
+    line INTEGER NOT NULL,            -- line of the title in the dump
+    PRIMARY KEY (listing_id, position)
+) WITHOUT ROWID;
+CREATE INDEX paper_listings_paper_id ON paper_listings(paper_id);
+
+-- What the parser could not turn into a paper, or had to decide.
+CREATE TABLE build_warnings (
+    id INTEGER PRIMARY KEY,
+    listing_id INTEGER REFERENCES listings(id),
+    line INTEGER,                     -- line in the dump, when the warning is about one
+    kind TEXT NOT NULL,               -- e.g. 'title-without-abstract', 'abstract-conflict'
+    message TEXT NOT NULL
+);
+CREATE INDEX build_warnings_listing_id ON build_warnings(listing_id);
+
+-- Key/value facts about the build: tool and schema version, counts, source hashes.
+CREATE TABLE build_info (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- Full-text index over papers (external content: the text lives in papers only).
+-- content="papers" is spelled with double quotes so Datasette detects the index.
+CREATE VIRTUAL TABLE papers_fts USING fts5(
+    title,
+    abstract,
+    content="papers",
+    content_rowid="id",
+    tokenize="porter unicode61 remove_diacritics 2"
+);

@@ -1,0 +1,260 @@
+"""The whole build: read dumps -> parse -> write -> index -> finalize.
+
+from paperdb.build import build
+result = build(["data/seeds"], "papers.db")
+"""
+
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .errors import BuildError, InputError, PaperdbError
+from .identity import paper_id, slug, title_key
+from .parser import DumpParser, Occurrence, shorten
+from .reader import discover, inspect, read_lines
+from .schema import schema_version
+from .writer import BATCH_ROWS, DatabaseWriter
+
+
+@dataclass(frozen=True)
+class BuildWarning:
+    """Something a user should know about the input; the build still trusts the rest."""
+
+    source: str  # the dump's path as given, or '' for build-wide warnings
+    line: int | None
+    kind: str
+    message: str
+
+    def __str__(self):
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        return f"{where}: {self.message}" if where else self.message
+
+
+@dataclass
+class BuildResult:
+    output: Path
+    files: int = 0
+    occurrences: int = 0
+    papers: int = 0
+    warnings: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)  # non-dump files found in input folders
+    seconds: float = 0.0
+
+
+def build(inputs, output, *, skip_bad=False, on_warning=None):
+    """Build `output` from dump files and folders; returns a BuildResult.
+
+    Raises a PaperdbError (and leaves any existing `output` untouched) when an input is
+    unusable and `skip_bad` is false, or when the database cannot be written.
+    `on_warning(BuildWarning)` is called as warnings arise.
+    """
+    started = time.perf_counter()
+    output = Path(output)
+    result = BuildResult(output=output)
+
+    def warn(source, line, kind, message):
+        warning = BuildWarning(str(source), line, kind, message)
+        result.warnings.append(warning)
+        if on_warning:
+            on_warning(warning)
+
+    found = discover(inputs)
+    result.skipped = found.skipped
+    dumps = _inspect_all(found.files, skip_bad, warn)
+    if not dumps:
+        raise BuildError("no dump files to build from (looked for *.txt in the inputs given)")
+
+    try:
+        with DatabaseWriter(output) as writer:
+            builder = _PaperTable(writer, warn)
+            for listing_id, dump in enumerate(dumps, start=1):
+                builder.add_dump(listing_id, dump)
+            builder.finish()
+            writer.index_full_text()
+            result.files = len(dumps)
+            result.occurrences = builder.occurrences
+            result.papers = builder.papers
+            _write_build_info(writer, dumps, result)
+            writer.commit()
+    except sqlite3.Error as exc:
+        raise BuildError(f"{output}: database error while building: {exc}") from None
+    except OSError as exc:
+        raise BuildError(f"{output}: {exc.strerror or exc}") from None
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _inspect_all(files, skip_bad, warn):
+    dumps, errors = [], []
+    for path, name in files:
+        try:
+            dump = inspect(path, name)
+        except InputError as exc:
+            errors.append(exc)
+            continue
+        if dump.encoding != "utf-8":
+            warn(path, None, "decoded-as-cp1252", "not valid UTF-8; decoded as cp1252")
+        dumps.append(dump)
+    if errors and not skip_bad:
+        lines = "\n".join(f"  {exc}" for exc in errors)
+        raise BuildError(
+            f"{len(errors)} unusable input file(s); nothing was written "
+            f"(--skip-bad builds from the rest):\n{lines}"
+        )
+    for exc in errors:
+        warn(exc.path, None, "skipped-file", f"skipped: {exc}")
+    return dumps
+
+
+class _PaperTable:
+    """Folds paper occurrences from all dumps into distinct papers as they stream past."""
+
+    def __init__(self, writer, warn):
+        self.writer = writer
+        self.warn = warn
+        self.seen = set()  # ids of papers already written (or queued)
+        self.queued = {}  # id -> row for papers still in the insert buffer
+        self.extra_occurrences = {}  # id -> occurrences beyond the first
+        self.listing_names = {}
+        self.occurrences = 0
+        self.papers = 0
+
+    def add_dump(self, listing_id, dump):
+        parser = DumpParser()
+        count = warnings = 0
+        self.listing_names[listing_id] = dump.name
+        self.writer.execute(
+            "INSERT INTO listings (id, name, sha256, bytes, encoding, page_kind, paper_count,"
+            " warning_count) VALUES (?, ?, ?, ?, ?, 'unknown', 0, 0)",
+            (listing_id, dump.name, dump.sha256, dump.bytes, dump.encoding),
+        )
+        for item in parser.parse(read_lines(dump)):
+            if isinstance(item, Occurrence):
+                count += 1
+                self._add_occurrence(listing_id, dump, item)
+            else:
+                warnings += 1
+                self._warn(listing_id, dump, item.line, item.kind, item.message)
+        self.occurrences += count
+        self.writer.execute(
+            "UPDATE listings SET page_kind = ?, date_label = ?, paper_count = ?,"
+            " warning_count = warning_count + ? WHERE id = ?",
+            (parser.page_kind, parser.date_label, count, warnings, listing_id),
+        )
+
+    def _warn(self, listing_id, dump, line, kind, message):
+        self.warn(dump.path, line, kind, message)
+        self.writer.add(
+            "build_warnings",
+            {"listing_id": listing_id, "line": line, "kind": kind, "message": message},
+        )
+
+    def _add_occurrence(self, listing_id, dump, occurrence):
+        key = title_key(occurrence.title)
+        pid, existing = self._resolve(key)
+        if existing is None:
+            row = {
+                "id": pid,
+                "title": occurrence.title,
+                "abstract": occurrence.abstract,
+                "slug": slug(key),
+                "first_listing_id": listing_id,
+                "listing_count": 1,
+            }
+            self.seen.add(pid)
+            self.queued[pid] = row
+            self.writer.add("papers", row)
+            if len(self.queued) >= BATCH_ROWS:
+                self._flush_papers()
+            self.papers += 1
+        else:
+            self.extra_occurrences[pid] = self.extra_occurrences.get(pid, 1) + 1
+            self._merge_abstract(listing_id, dump, occurrence, pid, existing)
+        self.writer.add(
+            "paper_listings",
+            {
+                "paper_id": pid,
+                "listing_id": listing_id,
+                "position": occurrence.position,
+                "line": occurrence.title_line,
+            },
+        )
+
+    def _resolve(self, key):
+        """The id for this title key, and the stored paper if it was seen before.
+
+        Two different keys can share a hash; the later one then takes the next free id.
+        """
+        pid = paper_id(key)
+        while pid in self.seen:
+            existing = self._stored(pid)
+            if title_key(existing["title"]) == key:
+                return pid, existing
+            pid += 1
+        return pid, None
+
+    def _stored(self, pid):
+        if pid in self.queued:
+            return self.queued[pid]
+        row = self.writer.execute(
+            "SELECT title, abstract, first_listing_id FROM papers WHERE id = ?", (pid,)
+        ).fetchone()
+        return {"title": row[0], "abstract": row[1], "first_listing_id": row[2]}
+
+    def _merge_abstract(self, listing_id, dump, occurrence, pid, existing):
+        old, new = existing["abstract"], occurrence.abstract
+        if old == new:
+            return
+        first = self.listing_names[existing["first_listing_id"]]
+        keep_new = len(new) > len(old)
+        self._warn(
+            listing_id,
+            dump,
+            occurrence.abstract_line,
+            "abstract-conflict",
+            f"abstract of {shorten(occurrence.title, 50)!r} differs from the one in {first}; "
+            f"kept the longer ({max(len(old), len(new))} characters)",
+        )
+        if keep_new:
+            if pid in self.queued:
+                self.queued[pid]["abstract"] = new
+            else:
+                self.writer.execute("UPDATE papers SET abstract = ? WHERE id = ?", (new, pid))
+            existing["abstract"] = new
+
+    def _flush_papers(self):
+        self.writer.flush("papers")
+        self.queued.clear()
+
+    def finish(self):
+        self._flush_papers()
+        self.writer.flush()
+        self.writer.executemany(
+            "UPDATE papers SET listing_count = ? WHERE id = ?",
+            [(count, pid) for pid, count in sorted(self.extra_occurrences.items())],
+        )
+
+
+def _write_build_info(writer, dumps, result):
+    info = {
+        "tool_version": __version__,
+        "schema_version": str(schema_version()),
+        "sqlite_version": sqlite3.sqlite_version,
+        "listings": str(len(dumps)),
+        "paper_occurrences": str(result.occurrences),
+        "papers": str(result.papers),
+        "warnings": str(len(result.warnings)),
+    }
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if epoch.isdigit():
+        # Only an explicit SOURCE_DATE_EPOCH puts a time in the file: builds stay reproducible.
+        info["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch)))
+    for dump in dumps:
+        info[f"source_sha256:{dump.name}"] = dump.sha256
+    writer.executemany("INSERT INTO build_info (key, value) VALUES (?, ?)", sorted(info.items()))
+
+
+__all__ = ["build", "BuildResult", "BuildWarning", "PaperdbError"]

@@ -1,0 +1,151 @@
+"""The paperdb command: a thin layer that parses options and reports library errors."""
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .build import build
+from .database import open_database
+from .errors import PaperdbError
+from .search import search as run_search
+from .stats import listing_counts, table_counts
+
+DEFAULT_DB = "papers.db"
+CHECKOUT_SEEDS = Path(__file__).resolve().parents[2] / "data" / "seeds"
+
+
+def default_inputs():
+    """The bundled dumps: ./data/seeds, else the checkout's copy beside this package."""
+    local = Path("data") / "seeds"
+    return [local if local.is_dir() else CHECKOUT_SEEDS]
+
+
+def reports_errors(command):
+    """Turn the library's own errors into a clean message and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except PaperdbError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+db_option = click.option(
+    "--db",
+    "db_path",
+    default=DEFAULT_DB,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Database to read.",
+)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="paperdb")
+def cli():
+    """Turn Hugging Face "Daily Papers" listing dumps into one searchable SQLite file."""
+
+
+@cli.command("build")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    default=DEFAULT_DB,
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Database file to write (replaced atomically).",
+)
+@click.option("--skip-bad", is_flag=True, help="Skip unusable input files instead of failing.")
+@click.option("--strict", is_flag=True, help="Exit with status 2 if the build reported warnings.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@reports_errors
+def build_command(paths, output, skip_bad, strict, quiet):
+    """Build a database from dump files and folders of *.txt dumps.
+
+    With no PATHS, builds from the bundled dumps in data/seeds. Example:
+
+        paperdb build data/seeds extra/listing.txt -o papers.db
+    """
+
+    def show_warning(warning):
+        if not quiet:
+            click.echo(f"warning: {warning}", err=True)
+
+    result = build(
+        list(paths) or default_inputs(), output, skip_bad=skip_bad, on_warning=show_warning
+    )
+    if not quiet:
+        for path in result.skipped:
+            click.echo(f"skipped (not a .txt dump): {path}", err=True)
+        click.echo(
+            f"Built {result.output}: {result.files} files, {result.occurrences} paper "
+            f"occurrences, {result.papers} distinct papers, {len(result.warnings)} warnings "
+            f"({result.seconds:.2f} s)"
+        )
+    if strict and result.warnings:
+        sys.exit(2)
+
+
+@cli.command("search")
+@click.argument("query")
+@db_option
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array of hits.")
+@reports_errors
+def search_command(query, db_path, limit, as_json):
+    """Search titles and abstracts, best matches first.
+
+    Matched words are marked [like this] in the snippet. Example:
+
+        paperdb search "state space models" --limit 5
+    """
+    hits = run_search(open_database(db_path), query, limit=limit)
+    if as_json:
+        click.echo(json.dumps([hit.as_dict() for hit in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("No results.", err=True)
+        return
+    for rank, hit in enumerate(hits, start=1):
+        click.echo(f"{rank}. {hit.title}  (score {hit.score:.2f}, id {hit.id})")
+        click.echo(f"   in: {', '.join(hit.listings)}")
+        click.echo(f"   {hit.snippet}")
+        click.echo()
+
+
+@cli.command("stats")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@reports_errors
+def stats_command(db_path, as_json):
+    """Show how many rows each table holds, and what each listing contributed.
+
+    paperdb stats --db papers.db
+    """
+    db = open_database(db_path)
+    tables, listings = table_counts(db), listing_counts(db)
+    if as_json:
+        click.echo(json.dumps({"tables": tables, "listings": listings}, indent=2))
+        return
+    click.echo("Tables:")
+    for name, count in tables.items():
+        click.echo(f"  {name:<16} {count:>8}")
+    click.echo("Listings:")
+    for row in listings:
+        date = row["date_label"] or "-"
+        click.echo(
+            f"  {row['name']:<32} {row['page_kind']:<8} {date:<8} "
+            f"{row['papers']:>5} papers  {row['warnings']:>3} warnings"
+        )
+
+
+def main():
+    cli(prog_name="paperdb")

@@ -1,0 +1,34 @@
+"""What makes two titles the same paper, and the stable id that paper gets."""
+
+import hashlib
+import re
+import unicodedata
+
+ID_BITS = 40
+# 40 bits: ids stay below 2**53, so JavaScript (Datasette's JSON in a browser) reads them
+# exactly, and two of a million titles share a hash with probability about 0.4 (the
+# collision is then resolved, see build.py). Fewer bits make the FTS index smaller
+# (rowid deltas are varints) but collide more; docs/DESIGN.md has the measurement.
+
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def title_key(title):
+    """Case, accents, punctuation and spacing do not make a different paper."""
+    if title.isascii():
+        folded = title.lower()
+    else:
+        folded = unicodedata.normalize("NFKD", title.casefold())
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    key = _NON_WORD.sub(" ", folded).strip()
+    return key or title.casefold().strip()
+
+
+def paper_id(key):
+    """The same normalised title always gets the same id, whatever else is in the build."""
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> (64 - ID_BITS)
+
+
+def slug(key):
+    return key.replace(" ", "-")

@@ -1,0 +1,143 @@
+"""Write papers.db: a temporary file beside the target, renamed over it only when complete.
+
+A reader that has the old papers.db open keeps reading the old file (the rename swaps
+directory entries, not bytes), and a build that fails or is killed never touches it.
+"""
+
+import contextlib
+import os
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from .errors import BuildError
+from .schema import schema_sql
+
+BATCH_ROWS = 5000
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_name(output, pid):
+    return output.parent / f".{output.name}.{pid}{TEMP_SUFFIX}"
+
+
+def remove_stale_temp_files(output):
+    """Delete temporary files left by builds that were killed (their process is gone)."""
+    prefix = f".{output.name}."
+    with contextlib.suppress(OSError):
+        for leftover in output.parent.iterdir():
+            name = leftover.name
+            if not (name.startswith(prefix) and name.endswith(TEMP_SUFFIX)):
+                continue
+            pid = name[len(prefix) : -len(TEMP_SUFFIX)]
+            if pid.isdigit() and not _process_alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class DatabaseWriter:
+    """Owns the temporary database for the length of one build.
+
+    Use as a context manager: leaving it with an exception removes the temporary file;
+    `commit()` is the only way to put the result in place.
+    """
+
+    def __init__(self, output):
+        self.output = Path(output)
+        if self.output.is_dir():
+            raise BuildError(f"{self.output}: output path is a folder, not a file")
+        parent = self.output.parent
+        if not parent.is_dir():
+            raise BuildError(f"{parent}: output folder does not exist")
+        remove_stale_temp_files(self.output)
+        self.temp_path = temp_name(self.output, os.getpid())
+        try:
+            fd = os.open(self.temp_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            os.close(fd)
+        except OSError as exc:
+            raise BuildError(f"{parent}: cannot write here: {exc.strerror or exc}") from None
+        self.db = sqlite_utils.Database(self.temp_path)
+        # The file is private until renamed into place, so the journal and fsyncs that
+        # protect a live database would only slow the build; durability comes from the
+        # single fsync + rename in commit().
+        self.db.execute("PRAGMA journal_mode = OFF")
+        self.db.execute("PRAGMA synchronous = OFF")
+        self.db.conn.executescript(schema_sql())
+        self._buffers = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.discard()
+        return False
+
+    def add(self, table, row):
+        """Queue a row; rows are inserted in batches."""
+        buffer = self._buffers.setdefault(table, [])
+        buffer.append(row)
+        if len(buffer) >= BATCH_ROWS:
+            self.flush(table)
+
+    def flush(self, table=None):
+        tables = [table] if table else list(self._buffers)
+        for name in tables:
+            rows = self._buffers.get(name)
+            if rows:
+                self.db[name].insert_all(rows, batch_size=BATCH_ROWS)
+                rows.clear()
+
+    def execute(self, sql, params=()):
+        return self.db.execute(sql, params)
+
+    def executemany(self, sql, rows):
+        with self.db.conn:
+            self.db.conn.executemany(sql, rows)
+
+    def index_full_text(self):
+        """Fill papers_fts from papers, then merge it into one segment for fast queries."""
+        self.flush()
+        papers = self.db["papers"]
+        papers.rebuild_fts()
+        papers.optimize()
+
+    def commit(self):
+        """Finish the file and atomically put it in place of the output."""
+        self.flush()
+        self.db.conn.commit()
+        self.db.close()
+        try:
+            with open(self.temp_path, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(self.temp_path, self.output)
+            _fsync_folder(self.output.parent)
+        except OSError as exc:
+            self.discard()
+            raise BuildError(f"{self.output}: cannot replace: {exc.strerror or exc}") from None
+
+    def discard(self):
+        with contextlib.suppress(sqlite3.Error):
+            self.db.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.temp_path.unlink()
+
+
+def _fsync_folder(folder):
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

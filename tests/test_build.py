@@ -1,0 +1,242 @@
+"""Building papers.db: tables, counts, ids, duplicates, bad input and atomic replacement."""
+
+import hashlib
+import os
+import sqlite3
+
+import pytest
+from conftest import SEED_NAMES, SEEDS, seed_lines, seed_path, write_dump
+
+from paperdb.build import build
+from paperdb.errors import BuildError
+from paperdb.identity import paper_id, title_key
+from paperdb.schema import schema_version
+
+
+def rows(conn, sql, *params):
+    return conn.execute(sql, params).fetchall()
+
+
+def test_seed_counts(seed_conn):
+    assert rows(seed_conn, "SELECT count(*) FROM papers") == [(842,)]
+    assert rows(seed_conn, "SELECT count(*) FROM paper_listings") == [(898,)]
+    assert rows(seed_conn, "SELECT sum(paper_count) FROM listings") == [(898,)]
+    assert rows(seed_conn, "SELECT sum(listing_count) FROM papers") == [(898,)]
+    assert rows(seed_conn, "SELECT count(*) FROM build_warnings") == [(0,)]
+
+
+def test_listings_describe_each_dump(seed_conn):
+    listed = rows(
+        seed_conn,
+        "SELECT id, name, sha256, bytes, encoding, page_kind, date_label, paper_count"
+        " FROM listings ORDER BY id",
+    )
+    expected_counts = [22, 342, 235, 8, 291]
+    kinds = ["daily", "search", "search", "daily", "search"]
+    for (_lid, name, sha, size, enc, kind, date, count), seed, n, k in zip(
+        listed, SEED_NAMES, expected_counts, kinds, strict=True
+    ):
+        data = (SEEDS / seed).read_bytes()
+        assert name == seed and sha == hashlib.sha256(data).hexdigest() and size == len(data)
+        assert (enc, kind, count) == ("utf-8", k, n)
+        assert date == ("Mar 14" if seed.startswith("003") else None)
+    assert [lid for lid, *_ in listed] == [1, 2, 3, 4, 5]
+
+
+def test_paper_in_three_dumps_has_three_listing_rows_and_one_paper(seed_conn):
+    title = "Deep Learning Scaling is Predictable, Empirically"
+    (pid, count, first) = rows(
+        seed_conn, "SELECT id, listing_count, first_listing_id FROM papers WHERE title = ?", title
+    )[0]
+    assert (count, first) == (3, 1)
+    placed = rows(
+        seed_conn,
+        "SELECT l.name, pl.position, pl.line FROM paper_listings pl"
+        " JOIN listings l ON l.id = pl.listing_id WHERE pl.paper_id = ? ORDER BY l.id",
+        pid,
+    )
+    assert [(name[:3], pos, line) for name, pos, line in placed] == [
+        ("000", 18, 79),
+        ("001", 322, 645),
+        ("004", 170, 341),
+    ]
+    assert pid == paper_id(title_key(title))
+
+
+def test_cross_dump_duplicates(seed_conn):
+    assert rows(seed_conn, "SELECT count(*) FROM papers WHERE listing_count > 1") == [(55,)]
+
+
+def test_ids_are_stable_across_input_order_and_added_inputs(tmp_path, seed_conn):
+    reference = dict(rows(seed_conn, "SELECT title, id FROM papers"))
+    subset = tmp_path / "subset.db"
+    build([seed_path("004"), seed_path("002")], subset)
+    conn = sqlite3.connect(subset)
+    subset_ids = dict(rows(conn, "SELECT title, id FROM papers"))
+    conn.close()
+    assert subset_ids and all(reference[title] == pid for title, pid in subset_ids.items())
+
+
+def test_ids_fit_javascript_numbers(seed_conn):
+    (biggest,) = rows(seed_conn, "SELECT max(id) FROM papers")[0]
+    assert 0 <= biggest < 2**53
+
+
+def test_title_spelling_variants_are_one_paper():
+    assert title_key("Attention Is All You Need") == title_key("attention is all you  need!")
+    assert title_key("Café: Résumé") == title_key("cafe - resume")
+    assert title_key("GPT-4") != title_key("GPT 4o")
+
+
+def test_slug_and_build_info(seed_conn):
+    assert rows(seed_conn, "SELECT slug FROM papers WHERE title LIKE 'TorchRL:%'") == [
+        ("torchrl-a-data-driven-decision-making-library-for-pytorch",)
+    ]
+    info = dict(rows(seed_conn, "SELECT key, value FROM build_info"))
+    assert info["schema_version"] == str(schema_version())
+    assert (info["papers"], info["paper_occurrences"], info["listings"]) == ("842", "898", "5")
+    for name in SEED_NAMES:
+        assert (
+            info[f"source_sha256:{name}"] == hashlib.sha256((SEEDS / name).read_bytes()).hexdigest()
+        )
+    assert "built_at" not in info
+    assert rows(seed_conn, "PRAGMA user_version") == [(schema_version(),)]
+
+
+def test_foreign_keys_hold_and_are_indexed(seed_conn):
+    assert rows(seed_conn, "PRAGMA foreign_key_check") == []
+    names = {r[1] for r in rows(seed_conn, "PRAGMA index_list(paper_listings)")}
+    assert "paper_listings_paper_id" in names
+    names = {r[1] for r in rows(seed_conn, "PRAGMA index_list(papers)")}
+    assert "papers_first_listing_id" in names
+
+
+def test_fts_index_is_complete(seed_db, seed_conn):
+    writable = sqlite3.connect(seed_db)
+    # rank 1 also compares the index with the content of papers, not only with itself.
+    writable.execute("INSERT INTO papers_fts(papers_fts, rank) VALUES ('integrity-check', 1)")
+    writable.close()
+    hits = rows(
+        seed_conn,
+        "SELECT title FROM papers_fts WHERE papers_fts MATCH 'mamba' ORDER BY rank LIMIT 5",
+    )
+    assert len(hits) == 5
+    (matching,) = rows(
+        seed_conn,
+        "SELECT count(*) FROM papers WHERE title LIKE '%mamba%' OR abstract LIKE '%mamba%'",
+    )[0]
+    (indexed,) = rows(seed_conn, "SELECT count(*) FROM papers_fts WHERE papers_fts MATCH 'mamba'")[
+        0
+    ]
+    assert indexed == matching > 5
+
+
+def test_same_title_different_abstracts_keeps_the_longer_and_warns(tmp_path):
+    lines = seed_lines("001")[:6]  # header, 2 papers
+    first = write_dump(tmp_path, "a.txt", lines)
+    changed = list(lines)
+    changed[3] = changed[3] + " An extra closing sentence."
+    second = write_dump(tmp_path, "b.txt", changed)
+    result = build([first, second], tmp_path / "p.db")
+    conflicts = [w for w in result.warnings if w.kind == "abstract-conflict"]
+    assert len(conflicts) == 1
+    assert conflicts[0].line == 4 and str(conflicts[0]).startswith(f"{second}:4: abstract of")
+    assert "a.txt" in conflicts[0].message
+    conn = sqlite3.connect(tmp_path / "p.db")
+    (abstract,) = rows(conn, "SELECT abstract FROM papers WHERE title LIKE 'Investigating%'")[0]
+    assert abstract.endswith("An extra closing sentence.")
+    assert rows(conn, "SELECT kind, line FROM build_warnings") == [("abstract-conflict", 4)]
+
+
+def test_anomalies_are_reported_with_file_and_line_and_stored(tmp_path):
+    lines = seed_lines("001")
+    path = write_dump(tmp_path, "cut.txt", lines[:5] + lines[6:])
+    result = build([path], tmp_path / "p.db")
+    assert [str(w) for w in result.warnings] == [
+        f"{path}:5: title without abstract: Locating and Editing Factual Associations in Mamba"
+    ]
+    assert result.occurrences == 341
+    conn = sqlite3.connect(tmp_path / "p.db")
+    assert rows(conn, "SELECT warning_count FROM listings") == [(1,)]
+
+
+def test_cp1252_input_builds_with_a_warning(tmp_path):
+    path = tmp_path / "legacy.txt"
+    text = "Caf\u00e9 Networks\n" + seed_lines("001")[3]
+    path.write_bytes(text.encode("cp1252"))
+    result = build([path], tmp_path / "p.db")
+    assert [w.kind for w in result.warnings] == ["decoded-as-cp1252"]
+    assert str(path) in str(result.warnings[0]) and result.papers == 1
+
+
+def make_existing_db(tmp_path):
+    output = tmp_path / "papers.db"
+    build([seed_path("003")], output)
+    return output, output.read_bytes()
+
+
+def leftovers(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_bad_input_fails_before_writing_and_keeps_old_db(tmp_path, seeds_copy):
+    output, before = make_existing_db(tmp_path)
+    (seeds_copy / "zz_binary.txt").write_bytes(b"abc\x00def")
+    with pytest.raises(BuildError, match=r"zz_binary\.txt: binary file") as error:
+        build([seeds_copy], output)
+    assert "nothing was written" in str(error.value)
+    assert output.read_bytes() == before
+    assert leftovers(tmp_path) == []
+
+
+def test_skip_bad_builds_the_rest_with_a_warning(tmp_path, seeds_copy):
+    (seeds_copy / "zz_binary.txt").write_bytes(b"abc\x00def")
+    result = build([seeds_copy], tmp_path / "p.db", skip_bad=True)
+    assert (result.files, result.papers) == (5, 842)
+    assert [w.kind for w in result.warnings] == ["skipped-file"]
+
+
+def test_output_path_that_is_a_folder_is_refused(tmp_path):
+    (tmp_path / "out.db").mkdir()
+    with pytest.raises(BuildError, match="output path is a folder"):
+        build([seed_path("003")], tmp_path / "out.db")
+
+
+def test_failure_mid_build_leaves_old_db_and_no_temp_file(tmp_path, monkeypatch):
+    output, before = make_existing_db(tmp_path)
+
+    def fail(self):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr("paperdb.writer.DatabaseWriter.index_full_text", fail)
+    with pytest.raises(BuildError, match="disk is full"):
+        build([SEEDS], output)
+    assert output.read_bytes() == before
+    assert leftovers(tmp_path) == []
+
+
+def test_stale_temp_file_of_a_dead_build_is_removed(tmp_path):
+    stale = tmp_path / ".papers.db.999999999.tmp"
+    stale.write_bytes(b"half a database")
+    build([seed_path("003")], tmp_path / "papers.db")
+    assert not stale.exists()
+
+
+def test_rebuild_replaces_the_file_atomically(tmp_path):
+    output, _ = make_existing_db(tmp_path)
+    inode_before = os.stat(output).st_ino
+    reader = sqlite3.connect(output)
+    assert rows(reader, "SELECT count(*) FROM papers") == [(8,)]
+    build([SEEDS], output)
+    # A reader that had the old file open still sees the old, consistent database.
+    assert rows(reader, "SELECT count(*) FROM papers") == [(8,)]
+    reader.close()
+    assert os.stat(output).st_ino != inode_before
+    assert rows(sqlite3.connect(output), "SELECT count(*) FROM papers") == [(842,)]
+
+
+def test_source_date_epoch_is_the_only_time_in_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    build([seed_path("003")], tmp_path / "p.db")
+    info = dict(rows(sqlite3.connect(tmp_path / "p.db"), "SELECT key, value FROM build_info"))
+    assert info["built_at"] == "2023-11-14T22:13:20Z"
