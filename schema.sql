@@ -38,6 +38,58 @@ CREATE TABLE paper_listings (
 ) WITHOUT ROWID;
 CREATE INDEX paper_listings_paper_id ON paper_listings(paper_id);
 
+-- GitHub repositories mentioned in titles and abstracts (owner/name checked against
+-- GitHub's naming rules). Case-insensitively unique, spelled as first seen.
+CREATE TABLE repos (
+    id INTEGER PRIMARY KEY,           -- stable: derived from a hash of the lower-cased owner/name
+    owner TEXT NOT NULL,
+    name TEXT NOT NULL,
+    full_name TEXT NOT NULL UNIQUE COLLATE NOCASE,  -- 'owner/name'
+    url TEXT NOT NULL                 -- canonical https://github.com/owner/name
+);
+
+-- Which paper mentions which repository; one row per distinct (repository, path) in a paper.
+CREATE TABLE paper_repos (
+    paper_id INTEGER NOT NULL REFERENCES papers(id),
+    repo_id INTEGER NOT NULL REFERENCES repos(id),
+    url_as_written TEXT NOT NULL,     -- the URL as it stands in the text (LaTeX escapes kept)
+    path TEXT                         -- what follows owner/name, e.g. 'tree/main/TinyViT'
+);
+CREATE INDEX paper_repos_paper_id ON paper_repos(paper_id);
+CREATE INDEX paper_repos_repo_id ON paper_repos(repo_id);
+
+-- Every other link: GitHub owner pages, github.io pages, Hugging Face, DOIs, project pages ...
+CREATE TABLE links (
+    id INTEGER PRIMARY KEY,
+    paper_id INTEGER NOT NULL REFERENCES papers(id),
+    url TEXT NOT NULL,                -- cleaned: no trailing punctuation or LaTeX wrapping
+    host TEXT NOT NULL,               -- lower-cased host name
+    kind TEXT NOT NULL,               -- see README: github_owner, github_pages, huggingface_model ...
+    url_as_written TEXT NOT NULL
+);
+CREATE INDEX links_paper_id ON links(paper_id);
+CREATE INDEX links_kind ON links(kind);
+
+-- Repositories with how many papers, and how many listings, mention them.
+CREATE VIEW repo_mentions AS
+SELECT repos.id, repos.full_name, repos.url,
+       count(DISTINCT paper_repos.paper_id) AS papers,
+       count(DISTINCT paper_listings.listing_id) AS listings
+FROM repos
+JOIN paper_repos ON paper_repos.repo_id = repos.id
+JOIN paper_listings ON paper_listings.paper_id = paper_repos.paper_id
+GROUP BY repos.id;
+
+-- Papers with no code link: no GitHub repository and no GitLab or Gitee link.
+CREATE VIEW papers_without_code AS
+SELECT papers.id, papers.title, papers.slug,
+       (SELECT group_concat(links.url, ' ') FROM links WHERE links.paper_id = papers.id) AS other_links
+FROM papers
+WHERE NOT EXISTS (SELECT 1 FROM paper_repos WHERE paper_repos.paper_id = papers.id)
+  AND NOT EXISTS (
+      SELECT 1 FROM links WHERE links.paper_id = papers.id AND links.kind IN ('gitlab', 'gitee')
+  );
+
 -- What the parser could not turn into a paper, or had to decide.
 CREATE TABLE build_warnings (
     id INTEGER PRIMARY KEY,

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from . import __version__
 from .errors import BuildError, InputError, PaperdbError
-from .identity import paper_id, slug, title_key
+from .identity import paper_id, repo_key, slug, stable_id, title_key
+from .links import RepoMention, extract_links
 from .parser import DumpParser, Occurrence, shorten
 from .reader import discover, inspect, read_lines
 from .schema import schema_version
@@ -115,6 +116,7 @@ class _PaperTable:
     def __init__(self, writer, warn):
         self.writer = writer
         self.warn = warn
+        self.links = _LinkTable(writer)
         self.seen = set()  # ids of papers already written (or queued)
         self.queued = {}  # id -> row for papers still in the insert buffer
         self.extra_occurrences = {}  # id -> occurrences beyond the first
@@ -167,6 +169,7 @@ class _PaperTable:
             self.seen.add(pid)
             self.queued[pid] = row
             self.writer.add("papers", row)
+            self.links.add(pid, occurrence.title, occurrence.abstract)
             if len(self.queued) >= BATCH_ROWS:
                 self._flush_papers()
             self.papers += 1
@@ -224,6 +227,7 @@ class _PaperTable:
             else:
                 self.writer.execute("UPDATE papers SET abstract = ? WHERE id = ?", (new, pid))
             existing["abstract"] = new
+            self.links.replace(pid, existing["title"], new)
 
     def _flush_papers(self):
         self.writer.flush("papers")
@@ -236,6 +240,77 @@ class _PaperTable:
             "UPDATE papers SET listing_count = ? WHERE id = ?",
             [(count, pid) for pid, count in sorted(self.extra_occurrences.items())],
         )
+        self.links.finish()
+
+
+class _LinkTable:
+    """Writes the repositories and links found in each distinct paper's title and abstract."""
+
+    def __init__(self, writer):
+        self.writer = writer
+        self.repo_ids = {}  # lower-cased owner/name -> id
+        self.taken_ids = set()
+        self.replaced = False
+
+    def add(self, pid, title, abstract):
+        for found in extract_links(f"{title} {abstract}", title):
+            if isinstance(found, RepoMention):
+                self.writer.add(
+                    "paper_repos",
+                    {
+                        "paper_id": pid,
+                        "repo_id": self._repo_id(found),
+                        "url_as_written": found.as_written,
+                        "path": found.path,
+                    },
+                )
+            else:
+                self.writer.add(
+                    "links",
+                    {
+                        "paper_id": pid,
+                        "url": found.url,
+                        "host": found.host,
+                        "kind": found.kind,
+                        "url_as_written": found.as_written,
+                    },
+                )
+
+    def replace(self, pid, title, abstract):
+        """The paper's abstract changed: its links are those of the new text."""
+        self.writer.flush()
+        self.writer.execute("DELETE FROM paper_repos WHERE paper_id = ?", (pid,))
+        self.writer.execute("DELETE FROM links WHERE paper_id = ?", (pid,))
+        self.replaced = True
+        self.add(pid, title, abstract)
+
+    def _repo_id(self, mention):
+        key = repo_key(mention.full_name)
+        if key in self.repo_ids:
+            return self.repo_ids[key]
+        rid = stable_id(key)
+        while rid in self.taken_ids:  # two names sharing a hash: the later takes the next id
+            rid += 1
+        self.taken_ids.add(rid)
+        self.repo_ids[key] = rid
+        self.writer.add(
+            "repos",
+            {
+                "id": rid,
+                "owner": mention.owner,
+                "name": mention.name,
+                "full_name": mention.full_name,
+                "url": mention.url,
+            },
+        )
+        return rid
+
+    def finish(self):
+        self.writer.flush()
+        if self.replaced:  # a replaced abstract may have been the only mention of a repository
+            self.writer.execute(
+                "DELETE FROM repos WHERE id NOT IN (SELECT repo_id FROM paper_repos)"
+            )
 
 
 def _write_build_info(writer, dumps, result):

@@ -12,7 +12,7 @@ from .build import build
 from .database import open_database
 from .errors import PaperdbError
 from .search import search as run_search
-from .stats import listing_counts, table_counts
+from .stats import link_counts, listing_counts, repositories, table_counts
 
 DEFAULT_DB = "papers.db"
 CHECKOUT_SEEDS = Path(__file__).resolve().parents[2] / "data" / "seeds"
@@ -131,13 +131,16 @@ def stats_command(db_path, as_json):
     paperdb stats --db papers.db
     """
     db = open_database(db_path)
-    tables, listings = table_counts(db), listing_counts(db)
+    tables, listings, links = table_counts(db), listing_counts(db), link_counts(db)
     if as_json:
-        click.echo(json.dumps({"tables": tables, "listings": listings}, indent=2))
+        click.echo(json.dumps({"tables": tables, "listings": listings, "links": links}, indent=2))
         return
     click.echo("Tables:")
     for name, count in tables.items():
         click.echo(f"  {name:<16} {count:>8}")
+    click.echo("Links:")
+    for name, count in links.items():
+        click.echo(f"  {name:<28} {count:>6}")
     click.echo("Listings:")
     for row in listings:
         date = row["date_label"] or "-"
@@ -145,6 +148,30 @@ def stats_command(db_path, as_json):
             f"  {row['name']:<32} {row['page_kind']:<8} {date:<8} "
             f"{row['papers']:>5} papers  {row['warnings']:>3} warnings"
         )
+
+
+@cli.command("repos")
+@db_option
+@click.option(
+    "--min-papers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Only repositories mentioned by at least this many papers.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+@reports_errors
+def repos_command(db_path, min_papers, as_json):
+    """List the GitHub repositories that papers mention, most-mentioned first.
+
+    paperdb repos --min-papers 2
+    """
+    rows = repositories(open_database(db_path), min_papers=min_papers)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['papers']:>4} papers {row['listings']:>3} listings  {row['url']}")
 
 
 def main():

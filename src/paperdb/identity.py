@@ -24,10 +24,20 @@ def title_key(title):
     return key or title.casefold().strip()
 
 
-def paper_id(key):
-    """The same normalised title always gets the same id, whatever else is in the build."""
+def stable_id(key):
+    """The same key always gets the same id, whatever else is in the build."""
     digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big") >> (64 - ID_BITS)
+
+
+def paper_id(key):
+    """The id of the paper whose normalised title is `key`."""
+    return stable_id(key)
+
+
+def repo_key(full_name):
+    """GitHub owner and repository names are case-insensitive."""
+    return full_name.lower()
 
 
 def slug(key):

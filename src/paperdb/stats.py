@@ -1,6 +1,6 @@
 """Counts that tell a user what a papers.db holds."""
 
-TABLES = ["papers", "listings", "paper_listings", "build_warnings"]
+TABLES = ["papers", "listings", "paper_listings", "repos", "paper_repos", "links", "build_warnings"]
 
 
 def table_counts(db):
@@ -12,5 +12,29 @@ def listing_counts(db):
         db.query(
             "SELECT name, page_kind, date_label, paper_count AS papers,"
             " warning_count AS warnings FROM listings ORDER BY id"
+        )
+    )
+
+
+def link_counts(db):
+    """Links by kind, with repository mentions and owner links spelled out."""
+    counts = {
+        "repository mentions": db["paper_repos"].count,
+        "distinct repositories": db["repos"].count,
+        "papers with a repository": db.execute(
+            "SELECT count(DISTINCT paper_id) FROM paper_repos"
+        ).fetchone()[0],
+    }
+    for kind, count in db.execute("SELECT kind, count(*) FROM links GROUP BY kind ORDER BY kind"):
+        counts[f"links: {kind}"] = count
+    return counts
+
+
+def repositories(db, min_papers=1):
+    return list(
+        db.query(
+            "SELECT full_name, url, papers, listings FROM repo_mentions WHERE papers >= ?"
+            " ORDER BY papers DESC, listings DESC, full_name COLLATE NOCASE",
+            [min_papers],
         )
     )
