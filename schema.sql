@@ -90,6 +90,51 @@ WHERE NOT EXISTS (SELECT 1 FROM paper_repos WHERE paper_repos.paper_id = papers.
       SELECT 1 FROM links WHERE links.paper_id = papers.id AND links.kind IN ('gitlab', 'gitee')
   );
 
+-- The topic taxonomy the build used (the bundled one, or --topics FILE).
+CREATE TABLE topics (
+    id INTEGER PRIMARY KEY,           -- 1, 2, 3 ... in the taxonomy file's order
+    slug TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    parent_id INTEGER REFERENCES topics(id),  -- two levels: a parent has no parent
+    rules TEXT NOT NULL               -- JSON {"phrases": [...], "acronyms": [...]} it matched with
+);
+CREATE INDEX topics_parent_id ON topics(parent_id);
+
+-- Which topics each paper is about, why (evidence), and how strongly (score).
+CREATE TABLE paper_topics (
+    paper_id INTEGER NOT NULL REFERENCES papers(id),
+    topic_id INTEGER NOT NULL REFERENCES topics(id),
+    score REAL NOT NULL,              -- 3 per term in the title + 1 per mention in the abstract
+    evidence TEXT NOT NULL,           -- JSON [{"term", "field", "count"}], {"via": child} for parents
+    PRIMARY KEY (paper_id, topic_id)
+) WITHOUT ROWID;
+CREATE INDEX paper_topics_topic_id ON paper_topics(topic_id);
+
+-- Topics with their parent and how many papers they hold.
+CREATE VIEW topic_counts AS
+SELECT topics.id, topics.slug, topics.name, parent.slug AS parent,
+       count(paper_topics.paper_id) AS papers
+FROM topics
+LEFT JOIN topics AS parent ON parent.id = topics.parent_id
+LEFT JOIN paper_topics ON paper_topics.topic_id = topics.id
+GROUP BY topics.id;
+
+-- One row per paper with JSON arrays of its topics and listings, for Datasette's
+-- _facet_array, and whether it links code.
+CREATE VIEW paper_overview AS
+SELECT papers.id, papers.title, papers.slug, papers.listing_count,
+       (SELECT json_group_array(name) FROM (
+            SELECT topics.name FROM paper_topics JOIN topics ON topics.id = paper_topics.topic_id
+            WHERE paper_topics.paper_id = papers.id ORDER BY topics.id)) AS topics,
+       (SELECT json_group_array(name) FROM (
+            SELECT DISTINCT listings.name FROM paper_listings
+            JOIN listings ON listings.id = paper_listings.listing_id
+            WHERE paper_listings.paper_id = papers.id ORDER BY listings.id)) AS listings,
+       CASE WHEN papers.id IN (SELECT id FROM papers_without_code) THEN 'no' ELSE 'yes' END
+           AS has_code
+FROM papers;
+
 -- What the parser could not turn into a paper, or had to decide.
 CREATE TABLE build_warnings (
     id INTEGER PRIMARY KEY,

@@ -4,6 +4,7 @@ from paperdb.build import build
 result = build(["data/seeds"], "papers.db")
 """
 
+import json
 import os
 import sqlite3
 import time
@@ -17,6 +18,7 @@ from .links import RepoMention, extract_links
 from .parser import DumpParser, Occurrence, shorten
 from .reader import discover, inspect, read_lines
 from .schema import schema_version
+from .topics import load_taxonomy
 from .writer import BATCH_ROWS, DatabaseWriter
 
 
@@ -45,16 +47,18 @@ class BuildResult:
     seconds: float = 0.0
 
 
-def build(inputs, output, *, skip_bad=False, on_warning=None):
+def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None):
     """Build `output` from dump files and folders; returns a BuildResult.
 
-    Raises a PaperdbError (and leaves any existing `output` untouched) when an input is
+    `topics` is a taxonomy TOML file (default: the bundled one). Raises a PaperdbError
+    (and leaves any existing `output` untouched) when an input or the taxonomy is
     unusable and `skip_bad` is false, or when the database cannot be written.
     `on_warning(BuildWarning)` is called as warnings arise.
     """
     started = time.perf_counter()
     output = Path(output)
     result = BuildResult(output=output)
+    taxonomy = load_taxonomy(topics)
 
     def warn(source, line, kind, message):
         warning = BuildWarning(str(source), line, kind, message)
@@ -70,7 +74,7 @@ def build(inputs, output, *, skip_bad=False, on_warning=None):
 
     try:
         with DatabaseWriter(output) as writer:
-            builder = _PaperTable(writer, warn)
+            builder = _PaperTable(writer, warn, _Extractions(writer, taxonomy))
             for listing_id, dump in enumerate(dumps, start=1):
                 builder.add_dump(listing_id, dump)
             builder.finish()
@@ -113,10 +117,10 @@ def _inspect_all(files, skip_bad, warn):
 class _PaperTable:
     """Folds paper occurrences from all dumps into distinct papers as they stream past."""
 
-    def __init__(self, writer, warn):
+    def __init__(self, writer, warn, extractions):
         self.writer = writer
         self.warn = warn
-        self.links = _LinkTable(writer)
+        self.extras = extractions
         self.seen = set()  # ids of papers already written (or queued)
         self.queued = {}  # id -> row for papers still in the insert buffer
         self.extra_occurrences = {}  # id -> occurrences beyond the first
@@ -169,7 +173,7 @@ class _PaperTable:
             self.seen.add(pid)
             self.queued[pid] = row
             self.writer.add("papers", row)
-            self.links.add(pid, occurrence.title, occurrence.abstract)
+            self.extras.add(pid, occurrence.title, occurrence.abstract)
             if len(self.queued) >= BATCH_ROWS:
                 self._flush_papers()
             self.papers += 1
@@ -227,7 +231,7 @@ class _PaperTable:
             else:
                 self.writer.execute("UPDATE papers SET abstract = ? WHERE id = ?", (new, pid))
             existing["abstract"] = new
-            self.links.replace(pid, existing["title"], new)
+            self.extras.replace(pid, existing["title"], new)
 
     def _flush_papers(self):
         self.writer.flush("papers")
@@ -240,19 +244,44 @@ class _PaperTable:
             "UPDATE papers SET listing_count = ? WHERE id = ?",
             [(count, pid) for pid, count in sorted(self.extra_occurrences.items())],
         )
-        self.links.finish()
+        self.extras.finish()
 
 
-class _LinkTable:
-    """Writes the repositories and links found in each distinct paper's title and abstract."""
+class _Extractions:
+    """Writes what is extracted from each distinct paper: links, repositories, topics."""
 
-    def __init__(self, writer):
+    def __init__(self, writer, taxonomy):
         self.writer = writer
+        self.taxonomy = taxonomy
         self.repo_ids = {}  # lower-cased owner/name -> id
         self.taken_ids = set()
         self.replaced = False
+        for topic in taxonomy.topics:
+            parent = taxonomy.by_slug[topic.parent].id if topic.parent else None
+            rules = {"phrases": list(topic.phrases), "acronyms": list(topic.acronyms)}
+            writer.add(
+                "topics",
+                {
+                    "id": topic.id,
+                    "slug": topic.slug,
+                    "name": topic.name,
+                    "description": topic.description,
+                    "parent_id": parent,
+                    "rules": json.dumps(rules, ensure_ascii=False),
+                },
+            )
 
     def add(self, pid, title, abstract):
+        for assignment in self.taxonomy.assign(title, abstract):
+            self.writer.add(
+                "paper_topics",
+                {
+                    "paper_id": pid,
+                    "topic_id": assignment.topic_id,
+                    "score": assignment.score,
+                    "evidence": assignment.evidence,
+                },
+            )
         for found in extract_links(f"{title} {abstract}", title):
             if isinstance(found, RepoMention):
                 self.writer.add(
@@ -277,10 +306,10 @@ class _LinkTable:
                 )
 
     def replace(self, pid, title, abstract):
-        """The paper's abstract changed: its links are those of the new text."""
+        """The paper's abstract changed: its links and topics are those of the new text."""
         self.writer.flush()
-        self.writer.execute("DELETE FROM paper_repos WHERE paper_id = ?", (pid,))
-        self.writer.execute("DELETE FROM links WHERE paper_id = ?", (pid,))
+        for table in ("paper_repos", "links", "paper_topics"):
+            self.writer.execute(f"DELETE FROM {table} WHERE paper_id = ?", (pid,))
         self.replaced = True
         self.add(pid, title, abstract)
 

@@ -12,7 +12,7 @@ from .build import build
 from .database import open_database
 from .errors import PaperdbError
 from .search import search as run_search
-from .stats import link_counts, listing_counts, repositories, table_counts
+from .stats import link_counts, listing_counts, repositories, table_counts, topic_counts
 
 DEFAULT_DB = "papers.db"
 CHECKOUT_SEEDS = Path(__file__).resolve().parents[2] / "data" / "seeds"
@@ -64,10 +64,16 @@ def cli():
     help="Database file to write (replaced atomically).",
 )
 @click.option("--skip-bad", is_flag=True, help="Skip unusable input files instead of failing.")
+@click.option(
+    "--topics",
+    "topics_path",
+    type=click.Path(path_type=Path),
+    help="Topic taxonomy (TOML) to use instead of the bundled one.",
+)
 @click.option("--strict", is_flag=True, help="Exit with status 2 if the build reported warnings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @reports_errors
-def build_command(paths, output, skip_bad, strict, quiet):
+def build_command(paths, output, skip_bad, topics_path, strict, quiet):
     """Build a database from dump files and folders of *.txt dumps.
 
     With no PATHS, builds from the bundled dumps in data/seeds. Example:
@@ -80,7 +86,11 @@ def build_command(paths, output, skip_bad, strict, quiet):
             click.echo(f"warning: {warning}", err=True)
 
     result = build(
-        list(paths) or default_inputs(), output, skip_bad=skip_bad, on_warning=show_warning
+        list(paths) or default_inputs(),
+        output,
+        skip_bad=skip_bad,
+        topics=topics_path,
+        on_warning=show_warning,
     )
     if not quiet:
         for path in result.skipped:
@@ -98,16 +108,17 @@ def build_command(paths, output, skip_bad, strict, quiet):
 @click.argument("query")
 @db_option
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option("--topic", "topic_slug", help="Only papers with this topic (see: paperdb topics).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array of hits.")
 @reports_errors
-def search_command(query, db_path, limit, as_json):
+def search_command(query, db_path, limit, topic_slug, as_json):
     """Search titles and abstracts, best matches first.
 
     Matched words are marked [like this] in the snippet. Example:
 
         paperdb search "state space models" --limit 5
     """
-    hits = run_search(open_database(db_path), query, limit=limit)
+    hits = run_search(open_database(db_path), query, limit=limit, topic=topic_slug)
     if as_json:
         click.echo(json.dumps([hit.as_dict() for hit in hits], ensure_ascii=False, indent=2))
         return
@@ -172,6 +183,24 @@ def repos_command(db_path, min_papers, as_json):
         return
     for row in rows:
         click.echo(f"{row['papers']:>4} papers {row['listings']:>3} listings  {row['url']}")
+
+
+@cli.command("topics")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+@reports_errors
+def topics_command(db_path, as_json):
+    """List topics with how many papers each holds, children under their parent.
+
+    paperdb topics
+    """
+    rows = topic_counts(open_database(db_path))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        indent = "    " if row["parent"] else ""
+        click.echo(f"{row['papers']:>6}  {indent}{row['slug']}  ({row['name']})")
 
 
 def main():

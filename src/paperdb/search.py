@@ -3,6 +3,8 @@
 import re
 from dataclasses import asdict, dataclass
 
+from .errors import PaperdbError
+
 SNIPPET_TOKENS = 24
 TITLE_WEIGHT, ABSTRACT_WEIGHT = 10.0, 1.0
 MARK_START, MARK_END = "[", "]"
@@ -13,11 +15,18 @@ SELECT papers.id, papers.title,
        bm25(papers_fts, {TITLE_WEIGHT}, {ABSTRACT_WEIGHT}) AS rank
 FROM papers_fts JOIN papers ON papers.id = papers_fts.rowid
 WHERE papers_fts MATCH :query
+  AND (:topic IS NULL OR papers.id IN (
+      SELECT paper_id FROM paper_topics JOIN topics ON topics.id = paper_topics.topic_id
+      WHERE topics.slug = :topic))
 ORDER BY rank
 LIMIT :limit
 """
 
 _CHUNK = re.compile(r"\S+")
+
+
+class SearchError(PaperdbError):
+    """A search that cannot run as asked (unknown topic, bad raw FTS5 syntax)."""
 
 
 @dataclass
@@ -49,12 +58,21 @@ def to_fts_query(text):
     return " ".join(terms)
 
 
-def search(db, text, limit=20):
-    """Ranked hits for what a user typed; an empty or punctuation-only query finds nothing."""
+def search(db, text, limit=20, topic=None):
+    """Ranked hits for what a user typed; an empty or punctuation-only query finds nothing.
+
+    `topic` (a slug) keeps only papers with that topic; an unknown slug is an error.
+    """
+    if (
+        topic is not None
+        and not db.execute("SELECT 1 FROM topics WHERE slug = ?", [topic]).fetchone()
+    ):
+        raise SearchError(f"no topic {topic!r} (paperdb topics lists them)")
     query = to_fts_query(text)
     if not query or limit <= 0:
         return []
-    rows = db.execute(SEARCH_SQL, {"query": query, "limit": limit}).fetchall()
+    params = {"query": query, "limit": limit, "topic": topic}
+    rows = db.execute(SEARCH_SQL, params).fetchall()
     listings = _listings_of(db, [row[0] for row in rows])
     return [
         Hit(id=pid, title=title, snippet=snippet, score=round(-rank, 4), listings=listings[pid])

@@ -1,6 +1,16 @@
 """Counts that tell a user what a papers.db holds."""
 
-TABLES = ["papers", "listings", "paper_listings", "repos", "paper_repos", "links", "build_warnings"]
+TABLES = [
+    "papers",
+    "listings",
+    "paper_listings",
+    "repos",
+    "paper_repos",
+    "links",
+    "topics",
+    "paper_topics",
+    "build_warnings",
+]
 
 
 def table_counts(db):
@@ -38,3 +48,18 @@ def repositories(db, min_papers=1):
             [min_papers],
         )
     )
+
+
+def topic_counts(db):
+    """Topics in taxonomy order, each parent followed by its children."""
+    rows = list(db.query("SELECT id, slug, name, parent, papers FROM topic_counts ORDER BY id"))
+    children = {}
+    for row in rows:
+        if row["parent"]:
+            children.setdefault(row["parent"], []).append(row)
+    ordered = []
+    for row in rows:
+        if not row["parent"]:
+            ordered.append(row)
+            ordered.extend(children.get(row["slug"], []))
+    return ordered

@@ -1,0 +1,209 @@
+"""The topic taxonomy (a TOML file) and the rules that put topics on a paper.
+
+A topic matches through its phrases (case-insensitive, word-bounded, hyphens and a
+plural ending folded) and acronyms (case-sensitive, word-bounded). Each term found in the
+title weighs TITLE_WEIGHT; each mention in the abstract weighs 1 (at most PER_TERM_CAP
+for one term), and each further distinct term in the abstract adds DISTINCT_BONUS. A
+paper gets a topic at THRESHOLD: from one title mention, from one term said three times
+in the abstract, or from two different terms of the topic; never from a single passing
+mention. A parent topic holds whenever one of its children does. Every assignment keeps
+its evidence: which terms, where, how often.
+
+The constants were chosen on the hand-labelled papers in tests/fixtures/topic_labels.json
+(README, "Topics", has the measurement).
+"""
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from .errors import PaperdbError
+from .textmatch import PhraseSet
+
+TITLE_WEIGHT = 3.0
+PER_TERM_CAP = 3
+DISTINCT_BONUS = 1.0
+THRESHOLD = 3.0
+
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+TOPIC_KEYS = {"slug", "name", "description", "parent", "phrases", "acronyms"}
+_TOPIC_HEADER = re.compile(r"^\s*\[\[\s*topic\s*\]\]", re.MULTILINE)
+
+
+class TaxonomyError(PaperdbError):
+    """A topics file that cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: int
+    slug: str
+    name: str
+    description: str
+    parent: str | None
+    phrases: tuple
+    acronyms: tuple
+
+
+@dataclass(frozen=True)
+class Assignment:
+    topic_id: int
+    score: float
+    evidence: str  # JSON: [{"term", "field", "count"}] and {"via": child slug} for parents
+
+
+def default_taxonomy_path():
+    return resources.files("paperdb").joinpath("data", "topics.toml")
+
+
+class Taxonomy:
+    def __init__(self, topics, source="topics.toml"):
+        self.topics = topics
+        self.source = str(source)
+        self.by_slug = {topic.slug: topic for topic in topics}
+        self.children = {}
+        for topic in topics:
+            if topic.parent:
+                self.children.setdefault(topic.parent, []).append(topic.slug)
+        self._phrases = PhraseSet()
+        for topic in topics:
+            for phrase in topic.phrases:
+                self._phrases.add(phrase, topic.slug)
+            for acronym in topic.acronyms:
+                self._phrases.add(acronym, topic.slug, case_sensitive=True)
+
+    def assign(self, title, abstract):
+        """The topics this paper is about, each with its score and evidence."""
+        in_title = self._phrases.find(title)
+        in_abstract = self._phrases.find(abstract)
+        scored = {}
+        for slug in in_title.keys() | in_abstract.keys():
+            title_terms = in_title.get(slug, {})
+            abstract_terms = in_abstract.get(slug, {})
+            score = (
+                TITLE_WEIGHT * len(title_terms)
+                + sum(min(count, PER_TERM_CAP) for count in abstract_terms.values())
+                + DISTINCT_BONUS * max(len(abstract_terms) - 1, 0)
+            )
+            evidence = [
+                {"term": term, "field": field, "count": count}
+                for field, terms in (("title", title_terms), ("abstract", abstract_terms))
+                for term, count in sorted(terms.items())
+            ]
+            scored[slug] = (score, evidence)
+        chosen = {slug: found for slug, found in scored.items() if found[0] >= THRESHOLD}
+        for slug in list(chosen):
+            parent = self.by_slug[slug].parent
+            if parent:
+                own_score, own_evidence = scored.get(parent, (0.0, []))
+                best = max(own_score, chosen[slug][0], chosen.get(parent, (0.0,))[0])
+                via = [{"via": child} for child in self.children[parent] if child in chosen]
+                chosen[parent] = (best, own_evidence + via)
+        return [
+            Assignment(
+                self.by_slug[slug].id,
+                score,
+                json.dumps(evidence, ensure_ascii=False, separators=(",", ":")),
+            )
+            for slug, (score, evidence) in sorted(
+                chosen.items(), key=lambda item: self.by_slug[item[0]].id
+            )
+        ]
+
+
+def load_taxonomy(path=None):
+    """Read and check a topics TOML file (the bundled one when `path` is None)."""
+    source = path if path is not None else default_taxonomy_path()
+    label = str(source)
+    try:
+        text = Path(source).read_text(encoding="utf-8") if path else source.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TaxonomyError(f"{label}: cannot read topics file: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TaxonomyError(f"{label}: invalid TOML: {exc}") from None
+    return Taxonomy(_check(data, text, label), source=label)
+
+
+def _check(data, text, label):
+    headers = [text.count("\n", 0, m.start()) + 1 for m in _TOPIC_HEADER.finditer(text)]
+    raw_topics = data.get("topic")
+    unknown = set(data) - {"topic"}
+    if unknown:
+        raise TaxonomyError(f"{label}: unknown top-level key(s): {', '.join(sorted(unknown))}")
+    if not isinstance(raw_topics, list) or not raw_topics:
+        raise TaxonomyError(f"{label}: no [[topic]] tables found")
+
+    def fail(index, message, key=None):
+        line = _line_of(text, headers, index, key)
+        raise TaxonomyError(f"{label}:{line}: {message}")
+
+    topics, seen = [], {}
+    for index, raw in enumerate(raw_topics):
+        extra = set(raw) - TOPIC_KEYS
+        if extra:
+            fail(index, f"unknown key {sorted(extra)[0]!r} in topic", sorted(extra)[0])
+        for key in ("slug", "name", "description"):
+            if not isinstance(raw.get(key), str) or not raw[key].strip():
+                fail(index, f"topic needs a non-empty string {key!r}", key)
+        slug = raw["slug"]
+        if not SLUG.fullmatch(slug):
+            fail(index, f"slug {slug!r} must be lower-case words joined by hyphens", "slug")
+        if slug in seen:
+            fail(index, f"slug {slug!r} is already used by another topic", "slug")
+        seen[slug] = index
+        lists = {}
+        for key in ("phrases", "acronyms"):
+            value = raw.get(key, [])
+            if not isinstance(value, list) or not all(
+                isinstance(v, str) and re.search(r"[^\W_]", v) for v in value
+            ):
+                fail(index, f"{key!r} must be a list of words or phrases", key)
+            lists[key] = tuple(value)
+        parent = raw.get("parent")
+        if parent is not None and not isinstance(parent, str):
+            fail(index, "'parent' must be the slug of another topic", "parent")
+        topics.append((index, raw, parent, lists))
+
+    result = []
+    for index, raw, parent, lists in topics:
+        if parent is not None:
+            if parent not in seen:
+                fail(index, f"parent {parent!r} is not a topic slug", "parent")
+            if parent == raw["slug"]:
+                fail(index, "a topic cannot be its own parent", "parent")
+            if raw_topics[seen[parent]].get("parent"):
+                fail(index, f"parent {parent!r} has a parent itself (two levels at most)", "parent")
+        has_children = any(p == raw["slug"] for _, _, p, _ in topics)
+        if not (lists["phrases"] or lists["acronyms"] or has_children):
+            fail(index, f"topic {raw['slug']!r} has no phrases or acronyms to match")
+        result.append(
+            Topic(
+                id=index + 1,
+                slug=raw["slug"],
+                name=raw["name"].strip(),
+                description=raw["description"].strip(),
+                parent=parent,
+                phrases=lists["phrases"],
+                acronyms=lists["acronyms"],
+            )
+        )
+    return result
+
+
+def _line_of(text, headers, index, key):
+    """Line of `key` inside the index-th [[topic]] table, else of the table's header."""
+    if index >= len(headers):
+        return headers[-1] if headers else 1
+    start = headers[index]
+    end = headers[index + 1] if index + 1 < len(headers) else text.count("\n") + 2
+    if key:
+        lines = text.split("\n")
+        for number in range(start, end):
+            if re.match(rf"\s*{re.escape(key)}\s*=", lines[number - 1]):
+                return number
+    return start
