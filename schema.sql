@@ -23,7 +23,10 @@ CREATE TABLE papers (
     abstract TEXT NOT NULL,
     slug TEXT NOT NULL,               -- lower-case, hyphenated title
     first_listing_id INTEGER NOT NULL REFERENCES listings(id),
-    listing_count INTEGER NOT NULL    -- number of occurrences across all dumps
+    listing_count INTEGER NOT NULL,   -- number of occurrences across all dumps
+    aliases TEXT NOT NULL DEFAULT ''  -- extra words for the search index only: the other half
+                                      -- of acronyms ('MoE' <-> 'mixture of experts') and
+                                      -- hyphenated words joined ('pre-training' -> 'pretraining')
 );
 CREATE INDEX papers_first_listing_id ON papers(first_listing_id);
 CREATE INDEX papers_slug ON papers(slug);
@@ -135,6 +138,16 @@ SELECT papers.id, papers.title, papers.slug, papers.listing_count,
            AS has_code
 FROM papers;
 
+-- Acronyms defined in abstracts as "long form (SHORT)", with how many papers define them.
+-- Each short form's most common long form is what the search index expands it to.
+CREATE TABLE acronyms (
+    short TEXT NOT NULL,              -- 'MoE' (a plural 's' dropped: 'LLMs' -> 'LLM')
+    long TEXT NOT NULL,               -- 'mixture of experts', lower-cased, hyphens as spaces
+    papers INTEGER NOT NULL,          -- distinct papers that define it this way
+    used_for_search INTEGER NOT NULL, -- 1 for the long form the index uses for this short form
+    PRIMARY KEY (short, long)
+) WITHOUT ROWID;
+
 -- What the parser could not turn into a paper, or had to decide.
 CREATE TABLE build_warnings (
     id INTEGER PRIMARY KEY,
@@ -156,6 +169,7 @@ CREATE TABLE build_info (
 CREATE VIRTUAL TABLE papers_fts USING fts5(
     title,
     abstract,
+    aliases,
     content="papers",
     content_rowid="id",
     tokenize="porter unicode61 remove_diacritics 2"

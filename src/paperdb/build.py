@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
+from .acronyms import AcronymHarvest, AliasMaker
 from .errors import BuildError, InputError, PaperdbError
 from .identity import paper_id, repo_key, slug, stable_id, title_key
 from .links import RepoMention, extract_links
@@ -78,6 +79,7 @@ def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None):
             for listing_id, dump in enumerate(dumps, start=1):
                 builder.add_dump(listing_id, dump)
             builder.finish()
+            _write_aliases(writer, builder.extras.acronyms)
             writer.index_full_text()
             result.files = len(dumps)
             result.occurrences = builder.occurrences
@@ -256,6 +258,7 @@ class _Extractions:
         self.repo_ids = {}  # lower-cased owner/name -> id
         self.taken_ids = set()
         self.replaced = False
+        self.acronyms = AcronymHarvest()
         for topic in taxonomy.topics:
             parent = taxonomy.by_slug[topic.parent].id if topic.parent else None
             rules = {"phrases": list(topic.phrases), "acronyms": list(topic.acronyms)}
@@ -272,6 +275,7 @@ class _Extractions:
             )
 
     def add(self, pid, title, abstract):
+        self.acronyms.add(abstract)
         for assignment in self.taxonomy.assign(title, abstract):
             self.writer.add(
                 "paper_topics",
@@ -340,6 +344,45 @@ class _Extractions:
             self.writer.execute(
                 "DELETE FROM repos WHERE id NOT IN (SELECT repo_id FROM paper_repos)"
             )
+
+
+ALIAS_CHUNK = 5000
+
+
+def _write_aliases(writer, harvest):
+    """Second pass, once every definition is known: give each paper its search aliases.
+
+    Reads papers back in id order, a chunk at a time, so memory stays bounded.
+    """
+    expansions = harvest.expansions()
+    writer.executemany(
+        "INSERT INTO acronyms (short, long, papers, used_for_search) VALUES (?, ?, ?, ?)",
+        [
+            (
+                row["short"],
+                row["long"],
+                row["papers"],
+                int(expansions.get(row["short"]) == row["long"]),
+            )
+            for row in harvest.rows()
+        ],
+    )
+    maker = AliasMaker(expansions)
+    last = -1
+    while True:
+        chunk = writer.execute(
+            "SELECT id, title, abstract FROM papers WHERE id > ? ORDER BY id LIMIT ?",
+            (last, ALIAS_CHUNK),
+        ).fetchall()
+        if not chunk:
+            break
+        last = chunk[-1][0]
+        updates = []
+        for pid, title, abstract in chunk:
+            aliases = maker.aliases(title, abstract)
+            if aliases:
+                updates.append((aliases, pid))
+        writer.executemany("UPDATE papers SET aliases = ? WHERE id = ?", updates)
 
 
 def _write_build_info(writer, dumps, result):

@@ -109,16 +109,20 @@ def build_command(paths, output, skip_bad, topics_path, strict, quiet):
 @db_option
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--topic", "topic_slug", help="Only papers with this topic (see: paperdb topics).")
+@click.option("--raw", is_flag=True, help="Pass QUERY to SQLite FTS5 unchanged (expert syntax).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array of hits.")
 @reports_errors
-def search_command(query, db_path, limit, topic_slug, as_json):
+def search_command(query, db_path, limit, topic_slug, raw, as_json):
     """Search titles and abstracts, best matches first.
 
-    Matched words are marked [like this] in the snippet. Example:
+    Anything can be typed: words, "quoted phrases", prefix* queries, acronyms (MoE finds
+    "mixture of experts"). Matched words are marked [like this] in the snippet. Examples:
 
         paperdb search "state space models" --limit 5
+
+        paperdb search --raw 'title:mamba NOT vision'
     """
-    hits = run_search(open_database(db_path), query, limit=limit, topic=topic_slug)
+    hits = run_search(open_database(db_path), query, limit=limit, topic=topic_slug, raw=raw)
     if as_json:
         click.echo(json.dumps([hit.as_dict() for hit in hits], ensure_ascii=False, indent=2))
         return
@@ -126,7 +130,8 @@ def search_command(query, db_path, limit, topic_slug, as_json):
         click.echo("No results.", err=True)
         return
     for rank, hit in enumerate(hits, start=1):
-        click.echo(f"{rank}. {hit.title}  (score {hit.score:.2f}, id {hit.id})")
+        partial = ", some words missing" if hit.match == "partial" else ""
+        click.echo(f"{rank}. {hit.title}  (score {hit.score:.2f}, id {hit.id}{partial})")
         click.echo(f"   in: {', '.join(hit.listings)}")
         click.echo(f"   {hit.snippet}")
         click.echo()

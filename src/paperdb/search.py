@@ -1,18 +1,52 @@
-"""Full-text search over papers.db: one function serves the CLI and the library."""
+"""Full-text search over papers.db: one function serves the CLI, the library and the eval.
 
+What a user types is turned into a safe FTS5 query (no syntax error can reach them):
+- every word is quoted; a trailing * makes a prefix query; "quoted words" are a phrase;
+- a hyphenated word matches written apart or together: pre-training finds "pre-training",
+  "pre training" and "pretraining" (and pretraining finds all three, since the index
+  carries joined forms of hyphenated words in papers.aliases);
+- morphology comes from the porter tokenizer (distilling ~ distillation);
+- acronyms and their long forms find each other through papers.aliases, which any
+  SQLite client searches too.
+Results are ranked by bm25 with the title weighted above the abstract. A multi-word query
+that matches almost nothing falls back to papers holding its rare words and as many of the
+others as possible, marked match="partial"; a query about something absent still finds
+nothing, because its rare words match nowhere.
+"""
+
+import math
 import re
+import sqlite3
 from dataclasses import asdict, dataclass
 
 from .errors import PaperdbError
 
 SNIPPET_TOKENS = 24
-TITLE_WEIGHT, ABSTRACT_WEIGHT = 10.0, 1.0
+# Column weights for bm25: title, abstract, aliases. Chosen with benchmarks/search_eval.py
+# on the judged queries in tests/fixtures/judged_queries.json (docs/SEARCH.md).
+WEIGHTS = (10.0, 1.0, 0.5)
 MARK_START, MARK_END = "[", "]"
+FALLBACK_BELOW = 10  # fewer hits than this for a multi-word query: fill up with the fallback
+FALLBACK_SHARE = 0.7  # a fallback hit holds at least this share of the query's idf weight
+FALLBACK_POOL = 200  # best OR-matches considered by the fallback
 
-SEARCH_SQL = f"""
+# Words that carry no topic; dropped from natural queries (never from quoted phrases).
+STOPWORDS = frozenset(
+    """a an and are as at be by for from how in into is it of on or the to via what which
+    with without using based""".split()
+)
+# A word starting with one of these may be written apart or hyphenated: pretraining,
+# pre-training and pre training are one word to a reader.
+JOINABLE_PREFIXES = (
+    "pre", "post", "self", "multi", "non", "semi", "co", "re", "sub", "cross", "fine",
+    "zero", "few", "over", "under", "inter", "intra", "meta", "hyper", "super", "mini",
+    "micro", "macro", "bi", "uni", "auto", "end", "long", "short", "low", "high",
+)  # fmt: skip
+
+RANKED_SQL = """
 SELECT papers.id, papers.title,
-       snippet(papers_fts, 1, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS}) AS snippet,
-       bm25(papers_fts, {TITLE_WEIGHT}, {ABSTRACT_WEIGHT}) AS rank
+       snippet(papers_fts, 1, '{start}', '{end}', '…', {tokens}) AS snippet,
+       bm25(papers_fts, {weights}) AS rank
 FROM papers_fts JOIN papers ON papers.id = papers_fts.rowid
 WHERE papers_fts MATCH :query
   AND (:topic IS NULL OR papers.id IN (
@@ -20,9 +54,15 @@ WHERE papers_fts MATCH :query
       WHERE topics.slug = :topic))
 ORDER BY rank
 LIMIT :limit
-"""
+""".format(
+    start=MARK_START,
+    end=MARK_END,
+    tokens=SNIPPET_TOKENS,
+    weights=", ".join(str(w) for w in WEIGHTS),
+)
 
-_CHUNK = re.compile(r"\S+")
+_QUOTED_OR_CHUNK = re.compile(r'"([^"]*)"|(\S+)')
+_WORDS = re.compile(r"\w+")
 
 
 class SearchError(PaperdbError):
@@ -36,43 +76,157 @@ class Hit:
     snippet: str
     score: float  # higher is better: the negated bm25 rank
     listings: list
+    match: str = "all"  # 'partial' for fallback hits that miss some of the words
 
     def as_dict(self):
         return asdict(self)
 
 
-def to_fts_query(text):
-    """Make any typed text a safe FTS5 query: every word becomes a quoted phrase.
+@dataclass(frozen=True)
+class Term:
+    """One thing the user asked for: a word, a phrase, or a prefix."""
 
-    Quoting keeps FTS5 operators, hyphens, colons and parentheses from being read as
-    syntax; a trailing '*' stays outside the quotes, so it is still a prefix query.
-    """
+    words: tuple
+    prefix: bool = False
+    phrase: bool = False  # typed in quotes
+
+    def fts(self):
+        if self.prefix:
+            options = [_quote(" ".join(self.words)) + "*"]
+            stem = _porter_prefix(self.words[-1])
+            if stem and len(self.words) == 1:
+                options.append(_quote(stem) + "*")
+            return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
+        options = [_quote(" ".join(self.words))]
+        if not self.phrase:
+            if len(self.words) > 1 and all(w.isalpha() for w in self.words):
+                options.append(_quote("".join(self.words)))  # pre-training -> pretraining
+            elif len(self.words) == 1:
+                split = _split_prefix(self.words[0])
+                if split:
+                    options.append(_quote(split))  # pretraining -> "pre training"
+        return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
+
+
+def _quote(text):
+    return '"' + text.replace('"', '""') + '"'
+
+
+# The index holds porter stems: "tokenization", "tokenizer" and "tokenize" are all stored
+# as "token", so the prefix "tokeniz" alone would miss them. Porter strips these endings.
+PORTER_ENDINGS = ("ization", "isation", "izing", "ising", "ize", "ise", "iz", "is")
+
+
+def _porter_prefix(prefix):
+    lower = prefix.lower()
+    for ending in PORTER_ENDINGS:
+        if lower.endswith(ending) and len(lower) - len(ending) >= 4:
+            return prefix[: -len(ending)]
+    return None
+
+
+def _split_prefix(word):
+    lower = word.lower()
+    for prefix in JOINABLE_PREFIXES:
+        if lower.startswith(prefix) and len(lower) - len(prefix) >= 4:
+            return f"{word[: len(prefix)]} {word[len(prefix) :]}"
+    return None
+
+
+def parse_query(text):
+    """The terms of a typed query. Anything is accepted; what is not a word is dropped."""
     terms = []
-    for chunk in _CHUNK.findall(text):
-        prefix = chunk.endswith("*") and chunk.rstrip("*") != ""
-        word = chunk.rstrip("*") if prefix else chunk
-        if not any(ch.isalnum() for ch in word):
+    for match in _QUOTED_OR_CHUNK.finditer(text):
+        quoted, chunk = match.groups()
+        if quoted is not None:
+            words = tuple(_WORDS.findall(quoted))
+            if words:
+                terms.append(Term(words, phrase=True))
             continue
-        quoted = '"' + word.replace('"', '""') + '"'
-        terms.append(quoted + "*" if prefix else quoted)
-    return " ".join(terms)
+        prefix = chunk.endswith("*")
+        words = tuple(_WORDS.findall(chunk))
+        if words:
+            terms.append(Term(words, prefix=prefix))
+    meaningful = [t for t in terms if t.phrase or t.prefix or len(t.words) > 1
+                  or t.words[0].lower() not in STOPWORDS]  # fmt: skip
+    return meaningful or terms
 
 
-def search(db, text, limit=20, topic=None):
+def to_fts_query(text):
+    """A safe FTS5 query for any typed text ('' when there is nothing to search for)."""
+    return " AND ".join(term.fts() for term in parse_query(text))
+
+
+def search(db, text, limit=20, topic=None, raw=False):
     """Ranked hits for what a user typed; an empty or punctuation-only query finds nothing.
 
     `topic` (a slug) keeps only papers with that topic; an unknown slug is an error.
+    `raw` passes `text` to FTS5 unchanged, for experts; its syntax errors are reported.
     """
     if (
         topic is not None
         and not db.execute("SELECT 1 FROM topics WHERE slug = ?", [topic]).fetchone()
     ):
         raise SearchError(f"no topic {topic!r} (paperdb topics lists them)")
-    query = to_fts_query(text)
-    if not query or limit <= 0:
+    if limit <= 0:
         return []
+    if raw:
+        return _run(db, text, limit, topic, raw=True)
+    terms = parse_query(text)
+    if not terms:
+        return []
+    hits = _run(db, " AND ".join(t.fts() for t in terms), limit, topic)
+    if len(hits) < min(FALLBACK_BELOW, limit) and len(terms) > 1:
+        seen = {hit.id for hit in hits}
+        for hit in _fallback(db, terms, limit, topic):
+            if hit.id not in seen and len(hits) < limit:
+                hits.append(hit)
+    return hits
+
+
+def _fallback(db, terms, limit, topic):
+    """Papers holding most of the query's weight, when holding all of it finds too little.
+
+    Each term weighs its inverse document frequency, so rare words count most; a paper
+    must hold at least FALLBACK_SHARE of the query's total weight. A word found nowhere
+    still counts in the total: a query about something absent finds nothing.
+    """
+    total = db.execute("SELECT count(*) FROM papers").fetchone()[0] or 1
+    weight = {}
+    for term in terms:
+        (frequency,) = db.execute(
+            "SELECT count(*) FROM papers_fts WHERE papers_fts MATCH ?", [term.fts()]
+        ).fetchone()
+        weight[term] = math.log((total + 1) / (frequency + 0.5))
+    candidates = _run(db, " OR ".join(t.fts() for t in terms), FALLBACK_POOL, topic)
+    if not candidates:
+        return []
+    ids = [hit.id for hit in candidates]
+    marks = ", ".join("?" for _ in ids)
+    held = {pid: 0.0 for pid in ids}
+    for term in terms:
+        rows = db.execute(
+            f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid IN ({marks})",
+            [term.fts(), *ids],
+        )
+        for (pid,) in rows:
+            held[pid] += weight[term]
+    needed = FALLBACK_SHARE * sum(weight.values())
+    kept = [hit for hit in candidates if held[hit.id] >= needed]
+    kept.sort(key=lambda hit: (-round(held[hit.id], 6), -hit.score))
+    for hit in kept:
+        hit.match = "partial"
+    return kept[:limit]
+
+
+def _run(db, query, limit, topic, raw=False):
     params = {"query": query, "limit": limit, "topic": topic}
-    rows = db.execute(SEARCH_SQL, params).fetchall()
+    try:
+        rows = db.execute(RANKED_SQL, params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if raw:
+            raise SearchError(f"invalid FTS5 query {query!r}: {exc}") from None
+        raise
     listings = _listings_of(db, [row[0] for row in rows])
     return [
         Hit(id=pid, title=title, snippet=snippet, score=round(-rank, 4), listings=listings[pid])

@@ -1,0 +1,128 @@
+"""Acronyms defined in abstracts ("mixture of experts (MoE)"), and the search aliases they give.
+
+Definitions are found with the Schwartz & Hearst algorithm (A simple algorithm for
+identifying abbreviation definitions in biomedical text, PSB 2003): the letters of the
+short form, read backwards, must appear in order in the words before the parenthesis,
+the first letter starting a word. The search index then carries each paper's missing
+half: a paper that only says "MoE" is indexed with "mixture of experts" too, and the
+reverse, so any SQLite client finds it either way.
+"""
+
+import re
+from collections import Counter, defaultdict
+
+from .textmatch import PhraseSet
+
+# "(MoE)", "(LLMs)", "(ViT-B)": a parenthesised word with at least two capitals.
+DEFINITION = re.compile(r"\(([A-Za-z0-9][A-Za-z0-9-]{0,11})\)")
+HYPHENATED = re.compile(r"\b[^\W\d_]+(?:-[^\W\d_]+)+\b")
+_SPACES = re.compile(r"[\s-]+")
+
+
+def normalize_short(short):
+    """'LLMs' -> 'LLM' (a plural s after capitals); others unchanged."""
+    if len(short) > 2 and short.endswith("s") and short[-2].isupper():
+        return short[:-1]
+    return short
+
+
+def normalize_long(long_form, plural):
+    words = _SPACES.sub(" ", long_form.lower()).strip(" ,;:~'\"`")
+    if plural and words.endswith("s"):
+        words = words[:-1]
+    return words
+
+
+def _capitals(text):
+    return sum(ch.isupper() for ch in text)
+
+
+def find_definitions(text):
+    """[(short, long)] for every "long form (SHORT)" in `text`, normalised."""
+    found = []
+    for match in DEFINITION.finditer(text):
+        raw_short = match.group(1)
+        if _capitals(raw_short) < 2 or not raw_short[0].isalpha():
+            continue
+        short = normalize_short(raw_short)
+        letters = [ch for ch in short.lower() if ch.isalnum()]
+        before = text[: match.start()].rstrip()
+        window = before.split()[-min(len(letters) + 5, len(letters) * 2) :]
+        long_form = _best_long_form(letters, " ".join(window))
+        if not long_form:
+            continue
+        long_norm = normalize_long(long_form, plural=short != raw_short)
+        if len(long_norm.split()) < 2 or short.lower() in long_norm.split():
+            continue
+        found.append((short, long_norm))
+    return found
+
+
+def _best_long_form(letters, candidate):
+    """Schwartz & Hearst: the shortest tail of `candidate` whose letters spell the short form."""
+    text = candidate.lower()
+    s_index, l_index = len(letters) - 1, len(text) - 1
+    while s_index >= 0:
+        char = letters[s_index]
+        while l_index >= 0 and (
+            text[l_index] != char or (s_index == 0 and l_index > 0 and text[l_index - 1].isalnum())
+        ):
+            l_index -= 1
+        if l_index < 0:
+            return None
+        l_index -= 1
+        s_index -= 1
+    start = max(candidate.rfind(" ", 0, l_index + 1), candidate.rfind("(", 0, l_index + 1)) + 1
+    return candidate[start:]
+
+
+class AcronymHarvest:
+    """Collects definitions across all papers; then decides each short form's meaning."""
+
+    def __init__(self):
+        self.pairs = Counter()  # (short, long) -> papers defining it
+
+    def add(self, text):
+        for pair in set(find_definitions(text)):
+            self.pairs[pair] += 1
+
+    def rows(self):
+        return [
+            {"short": short, "long": long_form, "papers": count}
+            for (short, long_form), count in sorted(self.pairs.items())
+        ]
+
+    def expansions(self):
+        """short -> its most common long form (ties: alphabetical).
+
+        A two-letter short form ('CT', 'PC') means too many things to expand on the word
+        of one paper: it needs two papers defining it the same way.
+        """
+        by_short = defaultdict(list)
+        for (short, long_form), count in self.pairs.items():
+            if len(short) > 2 or count >= 2:
+                by_short[short].append((-count, long_form))
+        return {short: min(options)[1] for short, options in by_short.items()}
+
+
+class AliasMaker:
+    """What the index should carry beyond a paper's own words."""
+
+    def __init__(self, expansions):
+        self.phrases = PhraseSet()
+        for short, long_form in expansions.items():
+            self.phrases.add(short, ("has-short", short, long_form), case_sensitive=True)
+            self.phrases.add(long_form, ("has-long", short, long_form))
+
+    def aliases(self, title, abstract):
+        """Space-separated extra words: missing acronym halves, joined hyphenated words."""
+        text = f"{title} {abstract}"
+        found = self.phrases.find(text)
+        extra = []
+        for kind, short, long_form in sorted(found):
+            if kind == "has-short" and ("has-long", short, long_form) not in found:
+                extra.append(long_form)
+            elif kind == "has-long" and ("has-short", short, long_form) not in found:
+                extra.append(short)
+        joined = sorted({word.replace("-", "") for word in HYPHENATED.findall(text)})
+        return " ".join(extra + joined)
