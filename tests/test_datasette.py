@@ -1,0 +1,142 @@
+"""papers.db served by a real Datasette on loopback, with the project's metadata."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from paperdb.database import open_database
+from paperdb.search import search
+
+METADATA = ROOT / "datasette" / "metadata.yml"
+DATASETTE = Path(sys.executable).with_name("datasette")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(seed_db):
+    port = free_port()
+    process = subprocess.Popen(
+        [str(DATASETTE), "serve", str(seed_db), "-m", str(METADATA),
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/-/versions.json", timeout=2).read()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                output = process.stdout.read().decode(errors="replace")
+                pytest.fail(f"datasette did not start:\n{output}")
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def get(base, path, **params):
+    url = base + path + ("?" + urllib.parse.urlencode(params) if params else "")
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def test_metadata_is_served(server):
+    meta = get(server, "/-/metadata.json")
+    assert meta["title"].startswith("paperdb")
+    assert meta["license"] and meta["source"] and meta["source_url"]
+    tables = meta["databases"]["papers"]["tables"]
+    assert tables["papers"]["columns"]["id"].startswith("Stable id")
+    assert set(meta["databases"]["papers"]["queries"]) == {
+        "search",
+        "papers_by_topic",
+        "top_repositories",
+        "papers_in_listing",
+    }
+
+
+def test_table_search_box_uses_the_fts_index(server):
+    data = get(server, "/papers/papers.json", _search="mixture of experts", _shape="objects")
+    assert data["rows"] and data["filtered_table_rows_count"] < 842
+
+
+def test_facets_on_the_overview(server):
+    data = get(
+        server,
+        "/papers/paper_overview.json",
+        _facet_array="topics",
+        _facet="has_code",
+        _size="0",
+    )
+    facets = data["facet_results"]
+    has_code = {r["value"]: r["count"] for r in facets["has_code"]["results"]}
+    assert has_code["yes"] + has_code["no"] == 842 and has_code["yes"] == 170
+    topics = {r["value"]: r["count"] for r in facets["topics"]["results"]}
+    assert topics["Transformers"] > 100
+    listings = get(server, "/papers/paper_overview.json", _facet_array="listings", _size="0")
+    counts = {r["value"]: r["count"] for r in listings["facet_results"]["listings"]["results"]}
+    assert counts["003_b85bd54f973ea52c.txt"] == 8
+
+
+@pytest.mark.parametrize("query", ["mamba", "linear attention", "knowledge distillation"])
+def test_search_canned_query_ranks_like_the_cli(server, seed_db, query):
+    rows = get(server, "/papers/search.json", q=query, _shape="objects")["rows"]
+    cli_hits = search(open_database(seed_db), query, limit=20)
+    assert [r["id"] for r in rows] == [hit.id for hit in cli_hits]
+    assert rows[0]["snippet"].count("[") >= 1
+
+
+@pytest.mark.parametrize("query", ["", "   ", '"unbalanced', "c++ (", "NOT"])
+def test_search_canned_query_guards_empty_and_odd_input(server, query):
+    data = get(server, "/papers/search.json", q=query, _shape="objects")
+    assert isinstance(data["rows"], list)
+    if not query.strip():
+        assert data["rows"] == []
+
+
+def test_papers_by_topic(server):
+    rows = get(server, "/papers/papers_by_topic.json", topic="quantization", _shape="objects")[
+        "rows"
+    ]
+    assert len(rows) > 10
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    assert all("term" in r["evidence"] or "via" in r["evidence"] for r in rows)
+
+
+def test_top_repositories(server):
+    rows = get(server, "/papers/top_repositories.json", _shape="objects")["rows"]
+    assert rows[0] == {
+        "full_name": "pytorch/fairseq",
+        "url": "https://github.com/pytorch/fairseq",
+        "papers": 4,
+        "listings": 1,
+    }
+
+
+def test_papers_in_listing(server):
+    rows = get(
+        server,
+        "/papers/papers_in_listing.json",
+        listing="003_b85bd54f973ea52c.txt",
+        _shape="objects",
+    )["rows"]
+    assert [r["position"] for r in rows] == list(range(1, 9))
+    assert (
+        rows[0]["title"] == "Gated Linear Attention Transformers with Hardware-Efficient Training"
+    )
