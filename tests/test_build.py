@@ -240,3 +240,48 @@ def test_source_date_epoch_is_the_only_time_in_the_file(tmp_path, monkeypatch):
     build([seed_path("003")], tmp_path / "p.db")
     info = dict(rows(sqlite3.connect(tmp_path / "p.db"), "SELECT key, value FROM build_info"))
     assert info["built_at"] == "2023-11-14T22:13:20Z"
+
+
+def test_builds_are_byte_identical_whatever_the_input_order(tmp_path, seeds_copy):
+    names = sorted(p.name for p in seeds_copy.iterdir())
+    build([seeds_copy], tmp_path / "a.db")
+    build([seeds_copy / name for name in reversed(names)], tmp_path / "b.db")
+    # The same files found in a folder created in another order.
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in reversed(names):
+        (other / name).write_bytes((seeds_copy / name).read_bytes())
+    build([other], tmp_path / "c.db")
+    digests = {hashlib.sha256((tmp_path / f"{x}.db").read_bytes()).hexdigest() for x in "abc"}
+    assert len(digests) == 1
+
+
+def test_every_warning_is_stored_and_counted_per_listing(tmp_path):
+    lines = seed_lines("001")[:6]
+    write_dump(tmp_path, "a.txt", lines)
+    changed = list(lines)
+    changed[3] += " An extra closing sentence."
+    write_dump(tmp_path, "b.txt", changed)
+    (tmp_path / "c.txt").write_bytes(("Caf\u00e9 Networks\n" + lines[3]).encode("cp1252"))
+    (tmp_path / "d.txt").write_bytes(b"\x00binary")
+    result = build([tmp_path], tmp_path / "p.db", skip_bad=True)
+    assert len(result.warnings) == 3
+    conn = sqlite3.connect(tmp_path / "p.db")
+    stored = rows(
+        conn,
+        "SELECT listings.name, build_warnings.kind FROM build_warnings"
+        " LEFT JOIN listings ON listings.id = build_warnings.listing_id"
+        " ORDER BY build_warnings.kind",
+    )
+    assert stored == [
+        ("b.txt", "abstract-conflict"),
+        ("c.txt", "decoded-as-cp1252"),
+        (None, "skipped-file"),
+    ]
+    assert rows(conn, "SELECT name, warning_count FROM listings ORDER BY id") == [
+        ("a.txt", 0),
+        ("b.txt", 1),
+        ("c.txt", 1),
+    ]
+    info = dict(rows(conn, "SELECT key, value FROM build_info"))
+    assert info["warnings"] == "3"

@@ -1,5 +1,6 @@
 """papers.db served by a real Datasette on loopback, with the project's metadata."""
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -25,30 +26,39 @@ def free_port():
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(seed_db):
+@contextlib.contextmanager
+def running_datasette(db_path):
+    """`datasette serve` on a free loopback port; yields its base URL."""
     port = free_port()
     process = subprocess.Popen(
-        [str(DATASETTE), "serve", str(seed_db), "-m", str(METADATA),
+        [str(DATASETTE), "serve", str(db_path), "-m", str(METADATA),
          "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/-/versions.json", timeout=2).read()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                output = process.stdout.read().decode(errors="replace")
-                pytest.fail(f"datasette did not start:\n{output}")
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(base + "/-/versions.json", timeout=2).read()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
+                    output = process.stdout.read().decode(errors="replace")
+                    pytest.fail(f"datasette did not start:\n{output}")
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(seed_db):
+    with running_datasette(seed_db) as base:
+        yield base
 
 
 def get(base, path, **params):

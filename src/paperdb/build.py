@@ -76,8 +76,10 @@ def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None):
     try:
         with DatabaseWriter(output) as writer:
             builder = _PaperTable(writer, warn, _Extractions(writer, taxonomy))
+            input_warnings = list(result.warnings)
             for listing_id, dump in enumerate(dumps, start=1):
                 builder.add_dump(listing_id, dump)
+            _store_input_warnings(writer, dumps, input_warnings)
             builder.finish()
             _write_aliases(writer, builder.extras.acronyms)
             writer.index_full_text()
@@ -92,6 +94,21 @@ def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None):
         raise BuildError(f"{output}: {exc.strerror or exc}") from None
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _store_input_warnings(writer, dumps, warnings):
+    """Warnings about whole files (cp1252, skipped) go to build_warnings like the others."""
+    listing_of = {str(dump.path): listing_id for listing_id, dump in enumerate(dumps, start=1)}
+    for warning in warnings:
+        writer.add(
+            "build_warnings",
+            {
+                "listing_id": listing_of.get(warning.source),
+                "line": warning.line,
+                "kind": warning.kind,
+                "message": str(warning),
+            },
+        )
 
 
 def _inspect_all(files, skip_bad, warn):
@@ -132,7 +149,7 @@ class _PaperTable:
 
     def add_dump(self, listing_id, dump):
         parser = DumpParser()
-        count = warnings = 0
+        count = 0
         self.listing_names[listing_id] = dump.name
         self.writer.execute(
             "INSERT INTO listings (id, name, sha256, bytes, encoding, page_kind, paper_count,"
@@ -144,13 +161,11 @@ class _PaperTable:
                 count += 1
                 self._add_occurrence(listing_id, dump, item)
             else:
-                warnings += 1
                 self._warn(listing_id, dump, item.line, item.kind, item.message)
         self.occurrences += count
         self.writer.execute(
-            "UPDATE listings SET page_kind = ?, date_label = ?, paper_count = ?,"
-            " warning_count = warning_count + ? WHERE id = ?",
-            (parser.page_kind, parser.date_label, count, warnings, listing_id),
+            "UPDATE listings SET page_kind = ?, date_label = ?, paper_count = ? WHERE id = ?",
+            (parser.page_kind, parser.date_label, count, listing_id),
         )
 
     def _warn(self, listing_id, dump, line, kind, message):
@@ -247,6 +262,10 @@ class _PaperTable:
             [(count, pid) for pid, count in sorted(self.extra_occurrences.items())],
         )
         self.extras.finish()
+        self.writer.execute(
+            "UPDATE listings SET warning_count ="
+            " (SELECT count(*) FROM build_warnings WHERE listing_id = listings.id)"
+        )
 
 
 class _Extractions:

@@ -31,7 +31,10 @@ def check_database(path):
     """Problems found in the papers.db at `path`, as human-readable lines; [] means healthy.
 
     A file that is missing, is not an SQLite database, is not a paperdb database, or has a
-    newer schema than this paperdb gives exactly one problem. Never raises for a bad file.
+    newer schema than this paperdb gives exactly one problem. An older schema version is not
+    a problem in itself: its tables are checked as far as they go. When the SQLite file itself
+    is damaged (integrity_check fails) the other checks are skipped, as their findings would
+    be noise. Never raises for a bad file.
     """
     path = Path(path)
     conn, problem = _open_read_only(path)
@@ -65,12 +68,15 @@ def check_database(path):
 
 def _open_read_only(path):
     """(connection, None) for a paperdb database this version understands, else (None, why)."""
-    if not path.exists():
-        return None, f"{path}: no such database file"
-    if not path.is_file():
-        return None, f"{path}: not a database file (a folder or special file)"
-    if path.stat().st_size == 0:
-        return None, f"{path}: empty file, not a paperdb database"
+    try:
+        if not path.exists():
+            return None, f"{path}: no such database file"
+        if not path.is_file():
+            return None, f"{path}: not a database file (a folder or special file)"
+        if path.stat().st_size == 0:
+            return None, f"{path}: empty file, not a paperdb database"
+    except OSError as exc:
+        return None, f"{path}: cannot open: {exc.strerror or exc}"
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:

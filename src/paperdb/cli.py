@@ -9,6 +9,7 @@ import click
 
 from . import __version__
 from .build import build
+from .check import check_database
 from .database import open_database
 from .errors import PaperdbError
 from .search import search as run_search
@@ -206,6 +207,23 @@ def topics_command(db_path, as_json):
     for row in rows:
         indent = "    " if row["parent"] else ""
         click.echo(f"{row['papers']:>6}  {indent}{row['slug']}  ({row['name']})")
+
+
+@cli.command("check")
+@click.argument("db_path", default=DEFAULT_DB, type=click.Path(dir_okay=False))
+def check_command(db_path):
+    """Check a papers.db: SQLite and FTS5 integrity, foreign keys, and that counts agree.
+
+    Exits with status 1 and one line per problem if anything is wrong. Example:
+
+        paperdb check papers.db
+    """
+    problems = check_database(db_path)
+    if problems:
+        for problem in problems:
+            click.echo(f"problem: {problem}", err=True)
+        raise click.ClickException(f"{db_path}: {len(problems)} problem(s) found")
+    click.echo(f"{db_path}: ok")
 
 
 def main():

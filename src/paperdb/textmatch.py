@@ -131,18 +131,18 @@ class PhraseSet:
             *head, last = phrase_words
             covered.update((case, label, (*head, form)) for form in (last, last + "s", last + "es"))
             (self._exact if case else self._folded).add(phrase_words, phrase, label)
-        kept = [p for p in self._phrases]
-        for case, inner, phrase, label in kept:
-            outer = [
-                other
-                for other_case, longer, other, other_label in kept
-                if other_label == label
-                and other_case == case
-                and len(longer) > len(inner)
-                and _contains(longer, inner)
-            ]
-            if outer:
-                self._inside[(label, phrase)] = outer
+        by_label = defaultdict(list)
+        for case, phrase_words, phrase, label in self._phrases:
+            by_label[(label, case)].append((phrase_words, phrase))
+        for (label, _), phrases in by_label.items():
+            for inner, phrase in phrases:
+                outer = [
+                    other
+                    for longer, other in phrases
+                    if len(longer) > len(inner) and _contains(longer, inner)
+                ]
+                if outer:
+                    self._inside[(label, phrase)] = outer
 
     def find(self, text):
         """{label: {phrase: count}} for every phrase that occurs in `text`."""

@@ -67,14 +67,18 @@ class DatabaseWriter:
             os.close(fd)
         except OSError as exc:
             raise BuildError(f"{parent}: cannot write here: {exc.strerror or exc}") from None
-        self.db = sqlite_utils.Database(self.temp_path)
-        # The file is private until renamed into place, so the journal and fsyncs that
-        # protect a live database would only slow the build; durability comes from the
-        # single fsync + rename in commit().
-        self.db.execute("PRAGMA journal_mode = OFF")
-        self.db.execute("PRAGMA synchronous = OFF")
-        self.db.conn.executescript(schema_sql())
         self._buffers = {}
+        self.db = sqlite_utils.Database(self.temp_path)
+        try:
+            # The file is private until renamed into place, so the journal and fsyncs that
+            # protect a live database would only slow the build; durability comes from the
+            # single fsync + rename in commit().
+            self.db.execute("PRAGMA journal_mode = OFF")
+            self.db.execute("PRAGMA synchronous = OFF")
+            self.db.conn.executescript(schema_sql())
+        except sqlite3.Error as exc:
+            self.discard()
+            raise BuildError(f"{self.output}: cannot create the database: {exc}") from None
 
     def __enter__(self):
         return self
