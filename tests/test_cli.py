@@ -133,3 +133,21 @@ def test_build_db_script_builds_from_bundled_dumps(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "898 paper occurrences, 842 distinct papers" in done.stdout
+
+
+def test_check_command(runner, seed_db, tmp_path):
+    ok = runner.invoke(cli, ["check", str(seed_db)])
+    assert ok.exit_code == 0 and ok.stdout.strip() == f"{seed_db}: ok"
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(seed_db.read_bytes())
+    import sqlite3
+
+    conn = sqlite3.connect(damaged)
+    conn.execute("UPDATE build_info SET value = '841' WHERE key = 'papers'")
+    conn.commit()
+    conn.close()
+    bad = runner.invoke(cli, ["check", str(damaged)])
+    assert bad.exit_code == 1
+    assert "problem: papers: build_info says 841 rows, table has 842" in bad.stderr
+    missing = runner.invoke(cli, ["check", str(tmp_path / "none.db")])
+    assert missing.exit_code == 1 and "no such database file" in missing.stderr
