@@ -11,8 +11,6 @@ reverse, so any SQLite client finds it either way.
 import re
 from collections import Counter, defaultdict
 
-from .textmatch import PhraseSet
-
 # "(MoE)", "(LLMs)", "(ViT-B)": a parenthesised word with at least two capitals.
 DEFINITION = re.compile(r"\(([A-Za-z0-9][A-Za-z0-9-]{0,11})\)")
 HYPHENATED = re.compile(r"\b[^\W\d_]+(?:-[^\W\d_]+)+\b")
@@ -109,20 +107,37 @@ class AliasMaker:
     """What the index should carry beyond a paper's own words."""
 
     def __init__(self, expansions):
-        self.phrases = PhraseSet()
-        for short, long_form in expansions.items():
-            self.phrases.add(short, ("has-short", short, long_form), case_sensitive=True)
-            self.phrases.add(long_form, ("has-long", short, long_form))
+        self.expansions = expansions
 
-    def aliases(self, title, abstract):
-        """Space-separated extra words: missing acronym halves, joined hyphenated words."""
-        text = f"{title} {abstract}"
-        found = self.phrases.find(text)
+    def register(self, phrases):
+        """Add every short and long form to a PhraseSet, with tuple labels of their own."""
+        for short, long_form in self.expansions.items():
+            phrases.add(short, ("has-short", short, long_form), case_sensitive=True)
+            phrases.add(long_form, ("has-long", short, long_form))
+
+    def aliases(self, text, found):
+        """Space-separated extra words for `text`, given what `found` there.
+
+        The missing half of each acronym the text uses (short without long, or long without
+        short), and its hyphenated words joined ('pre-training' -> 'pretraining').
+        """
         extra = []
-        for kind, short, long_form in sorted(found):
+        for label in sorted(label for label in found if isinstance(label, tuple)):
+            kind, short, long_form = label
             if kind == "has-short" and ("has-long", short, long_form) not in found:
                 extra.append(long_form)
             elif kind == "has-long" and ("has-short", short, long_form) not in found:
                 extra.append(short)
-        joined = sorted({word.replace("-", "") for word in HYPHENATED.findall(text)})
-        return " ".join(extra + joined)
+        return " ".join(extra + joined_hyphenated(text))
+
+
+def joined_hyphenated(text):
+    """'pre-training' -> 'pretraining' for each hyphenated word (letters only), sorted."""
+    if "-" not in text:
+        return []
+    joined = set()
+    for chunk in text.split():
+        if "-" in chunk:
+            for word in HYPHENATED.findall(chunk):
+                joined.add(word.replace("-", ""))
+    return sorted(joined)

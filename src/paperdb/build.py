@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .acronyms import AcronymHarvest, AliasMaker
+from .acronyms import AcronymHarvest
+from .enrich import enrich_papers
 from .errors import BuildError, InputError, PaperdbError
 from .identity import paper_id, repo_key, slug, stable_id, title_key
 from .links import RepoMention, extract_links
@@ -81,7 +82,8 @@ def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None):
                 builder.add_dump(listing_id, dump)
             _store_input_warnings(writer, dumps, input_warnings)
             builder.finish()
-            _write_aliases(writer, builder.extras.acronyms)
+            expansions = _write_acronyms(writer, builder.extras.acronyms)
+            enrich_papers(writer, taxonomy, expansions)
             writer.index_full_text()
             result.files = len(dumps)
             result.occurrences = builder.occurrences
@@ -269,7 +271,8 @@ class _PaperTable:
 
 
 class _Extractions:
-    """Writes what is extracted from each distinct paper: links, repositories, topics."""
+    """Writes what the first pass extracts from each distinct paper: links, repositories,
+    acronym definitions (topics and aliases wait for the second pass, enrich.py)."""
 
     def __init__(self, writer, taxonomy):
         self.writer = writer
@@ -295,16 +298,6 @@ class _Extractions:
 
     def add(self, pid, title, abstract):
         self.acronyms.add(abstract)
-        for assignment in self.taxonomy.assign(title, abstract):
-            self.writer.add(
-                "paper_topics",
-                {
-                    "paper_id": pid,
-                    "topic_id": assignment.topic_id,
-                    "score": assignment.score,
-                    "evidence": assignment.evidence,
-                },
-            )
         for found in extract_links(f"{title} {abstract}", title):
             if isinstance(found, RepoMention):
                 self.writer.add(
@@ -329,9 +322,9 @@ class _Extractions:
                 )
 
     def replace(self, pid, title, abstract):
-        """The paper's abstract changed: its links and topics are those of the new text."""
+        """The paper's abstract changed: its links are those of the new text."""
         self.writer.flush()
-        for table in ("paper_repos", "links", "paper_topics"):
+        for table in ("paper_repos", "links"):
             self.writer.execute(f"DELETE FROM {table} WHERE paper_id = ?", (pid,))
         self.replaced = True
         self.add(pid, title, abstract)
@@ -365,14 +358,8 @@ class _Extractions:
             )
 
 
-ALIAS_CHUNK = 5000
-
-
-def _write_aliases(writer, harvest):
-    """Second pass, once every definition is known: give each paper its search aliases.
-
-    Reads papers back in id order, a chunk at a time, so memory stays bounded.
-    """
+def _write_acronyms(writer, harvest):
+    """Store every definition found; returns the expansions the search index will use."""
     expansions = harvest.expansions()
     writer.executemany(
         "INSERT INTO acronyms (short, long, papers, used_for_search) VALUES (?, ?, ?, ?)",
@@ -386,22 +373,7 @@ def _write_aliases(writer, harvest):
             for row in harvest.rows()
         ],
     )
-    maker = AliasMaker(expansions)
-    last = -1
-    while True:
-        chunk = writer.execute(
-            "SELECT id, title, abstract FROM papers WHERE id > ? ORDER BY id LIMIT ?",
-            (last, ALIAS_CHUNK),
-        ).fetchall()
-        if not chunk:
-            break
-        last = chunk[-1][0]
-        updates = []
-        for pid, title, abstract in chunk:
-            aliases = maker.aliases(title, abstract)
-            if aliases:
-                updates.append((aliases, pid))
-        writer.executemany("UPDATE papers SET aliases = ? WHERE id = ?", updates)
+    return expansions
 
 
 def _write_build_info(writer, dumps, result):

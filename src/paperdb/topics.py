@@ -69,18 +69,27 @@ class Taxonomy:
             if topic.parent:
                 self.children.setdefault(topic.parent, []).append(topic.slug)
         self._phrases = PhraseSet()
-        for topic in topics:
+        self.register(self._phrases)
+
+    def register(self, phrases):
+        """Add this taxonomy's phrases and acronyms to a PhraseSet, labelled by topic slug."""
+        for topic in self.topics:
             for phrase in topic.phrases:
-                self._phrases.add(phrase, topic.slug)
+                phrases.add(phrase, topic.slug)
             for acronym in topic.acronyms:
-                self._phrases.add(acronym, topic.slug, case_sensitive=True)
+                phrases.add(acronym, topic.slug, case_sensitive=True)
 
     def assign(self, title, abstract):
         """The topics this paper is about, each with its score and evidence."""
-        in_title = self._phrases.find(title)
-        in_abstract = self._phrases.find(abstract)
+        return self.score(self._phrases.find(title), self._phrases.find(abstract))
+
+    def score(self, in_title, in_abstract):
+        """Assignments from phrase counts ({label: {term: count}}) found in each field.
+
+        Labels that are not topic slugs (other users of a shared PhraseSet) are ignored.
+        """
         scored = {}
-        for slug in in_title.keys() | in_abstract.keys():
+        for slug in (in_title.keys() | in_abstract.keys()) & self.by_slug.keys():
             title_terms = in_title.get(slug, {})
             abstract_terms = in_abstract.get(slug, {})
             score = (
@@ -88,6 +97,8 @@ class Taxonomy:
                 + sum(min(count, PER_TERM_CAP) for count in abstract_terms.values())
                 + DISTINCT_BONUS * max(len(abstract_terms) - 1, 0)
             )
+            if score < THRESHOLD and not self.children.get(slug):
+                continue
             evidence = [
                 {"term": term, "field": field, "count": count}
                 for field, terms in (("title", title_terms), ("abstract", abstract_terms))
