@@ -109,7 +109,7 @@ CREATE TABLE paper_topics (
     paper_id INTEGER NOT NULL REFERENCES papers(id),
     topic_id INTEGER NOT NULL REFERENCES topics(id),
     score REAL NOT NULL,              -- 3 per term in the title + 1 per mention in the abstract
-    evidence TEXT NOT NULL,           -- JSON [{"term", "field", "count"}], {"via": child} for parents
+    evidence TEXT NOT NULL,           -- 'title: Mamba; abstract: Mamba ×3, SSM; via: child-slug'
     PRIMARY KEY (paper_id, topic_id)
 ) WITHOUT ROWID;
 CREATE INDEX paper_topics_topic_id ON paper_topics(topic_id);

@@ -133,11 +133,13 @@ class AliasMaker:
 
 def joined_hyphenated(text):
     """'pre-training' -> 'pretraining' for each hyphenated word (letters only), sorted."""
-    if "-" not in text:
-        return []
     joined = set()
-    for chunk in text.split():
-        if "-" in chunk:
-            for word in HYPHENATED.findall(chunk):
-                joined.add(word.replace("-", ""))
+    hyphen = text.find("-")
+    while hyphen != -1:  # str.find runs in C; most words have no hyphen worth a regex
+        start = text.rfind(" ", 0, hyphen) + 1
+        end = text.find(" ", hyphen)
+        end = len(text) if end == -1 else end
+        for word in HYPHENATED.findall(text, start, end):
+            joined.add(word.replace("-", ""))
+        hyphen = text.find("-", end)
     return sorted(joined)

@@ -47,6 +47,7 @@ class BuildResult:
     warnings: list = field(default_factory=list)
     skipped: list = field(default_factory=list)  # non-dump files found in input folders
     seconds: float = 0.0
+    timings: dict = field(default_factory=dict)  # seconds per stage, in order
 
 
 def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None):
@@ -68,11 +69,13 @@ def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None):
         if on_warning:
             on_warning(warning)
 
+    stage = _Stopwatch(result.timings)
     found = discover(inputs)
     result.skipped = found.skipped
     dumps = _inspect_all(found.files, skip_bad, warn)
     if not dumps:
         raise BuildError("no dump files to build from (looked for *.txt in the inputs given)")
+    stage("inspect")
 
     try:
         with DatabaseWriter(output) as writer:
@@ -82,20 +85,37 @@ def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None):
                 builder.add_dump(listing_id, dump)
             _store_input_warnings(writer, dumps, input_warnings)
             builder.finish()
+            stage("parse_and_insert")
             expansions = _write_acronyms(writer, builder.extras.acronyms)
             enrich_papers(writer, taxonomy, expansions)
+            stage("topics_and_aliases")
             writer.index_full_text()
+            stage("full_text_index")
             result.files = len(dumps)
             result.occurrences = builder.occurrences
             result.papers = builder.papers
             _write_build_info(writer, dumps, result)
             writer.commit()
+            stage("commit")
     except sqlite3.Error as exc:
         raise BuildError(f"{output}: database error while building: {exc}") from None
     except OSError as exc:
         raise BuildError(f"{output}: {exc.strerror or exc}") from None
     result.seconds = time.perf_counter() - started
     return result
+
+
+class _Stopwatch:
+    """stage(name) records the seconds since the previous call under `name`."""
+
+    def __init__(self, timings):
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def __call__(self, name):
+        now = time.perf_counter()
+        self.timings[name] = round(now - self.last, 3)
+        self.last = now
 
 
 def _store_input_warnings(writer, dumps, warnings):

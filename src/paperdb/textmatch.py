@@ -36,30 +36,40 @@ def normalize(text):
 
 
 class _Automaton:
-    """Phrases in normalised form, each with the (phrase, label) pairs it stands for."""
+    """Phrases in normalised lower-case form, each with what it stands for.
+
+    An entry is (phrase, label, exact): `exact` is the phrase's normalised form with its
+    capitals when it is case-sensitive (checked against the text at the match), else None.
+    """
 
     def __init__(self):
-        self._entries = defaultdict(list)  # ' words ' -> [(phrase, label)]
+        self._entries = defaultdict(list)  # ' words ' -> [(phrase, label, exact)]
         self._automaton = None
 
-    def add(self, key, phrase, label):
+    def add(self, key, phrase, label, exact=None):
         entries = self._entries[key]
-        if all(existing != label for _, existing in entries):
-            entries.append((phrase, label))
+        if all((existing, e) != (label, exact) for _, existing, e in entries):
+            entries.append((phrase, label, exact))
 
-    def __bool__(self):
-        return bool(self._entries)
-
-    def count(self, text, found):
+    def count(self, normal, found):
+        """Count matches in `normal` (a normalise()d text) into found[label][phrase]."""
         if not self._entries:
             return
         if self._automaton is None:
             self._automaton = ahocorasick.Automaton()
             for key, entries in self._entries.items():
-                self._automaton.add_word(key, tuple(entries))
+                self._automaton.add_word(key, (len(key), tuple(entries)))
             self._automaton.make_automaton()
-        for _, entries in self._automaton.iter(text):
-            for phrase, label in entries:
+        lower = normal.lower()
+        aligned = len(lower) == len(normal)  # lower() keeps positions (always, for ASCII)
+        for end, (length, entries) in self._automaton.iter(lower):
+            for phrase, label, exact in entries:
+                if exact is not None:
+                    if aligned:
+                        if normal[end - length + 1 : end + 1] != exact:
+                            continue
+                    elif exact not in normal:
+                        continue
                 counts = found.setdefault(label, {})
                 counts[phrase] = counts.get(phrase, 0) + 1
 
@@ -73,7 +83,7 @@ class PhraseSet:
 
     def __init__(self):
         self._phrases = []  # (case_sensitive, words, phrase, label), in order added
-        self._folded = self._exact = None
+        self._automaton = None
         self._inside = {}  # (label, phrase) -> longer phrases of that label containing it
 
     def add(self, phrase, label, case_sensitive=False):
@@ -83,10 +93,10 @@ class PhraseSet:
         if not case_sensitive:
             phrase_words = [w.lower() for w in phrase_words]
         self._phrases.append((case_sensitive, tuple(phrase_words), phrase, label))
-        self._folded = self._exact = None
+        self._automaton = None
 
     def _build(self):
-        self._folded, self._exact = _Automaton(), _Automaton()
+        self._automaton = _Automaton()
         covered = set()
         # Shorter phrases first, so "language model" covers its plural "language models".
         for case, phrase_words, phrase, label in sorted(
@@ -95,10 +105,10 @@ class PhraseSet:
             if (case, label, phrase_words) in covered:
                 continue
             *head, last = phrase_words
-            automaton = self._exact if case else self._folded
             for form in (last, last + "s", last + "es"):
                 covered.add((case, label, (*head, form)))
-                automaton.add(" " + " ".join((*head, form)) + " ", phrase, label)
+                key = " " + " ".join((*head, form)) + " "
+                self._automaton.add(key.lower(), phrase, label, key if case else None)
         by_label = defaultdict(list)
         for case, phrase_words, phrase, label in self._phrases:
             by_label[(label, case)].append((phrase_words, phrase))
@@ -114,12 +124,10 @@ class PhraseSet:
 
     def find(self, text):
         """{label: {phrase: count}} for every phrase that occurs in `text`."""
-        if self._folded is None:
+        if self._automaton is None:
             self._build()
         found = {}
-        normal = normalize(text)
-        self._folded.count(normal.lower(), found)
-        self._exact.count(normal, found)
+        self._automaton.count(normalize(text), found)
         if self._inside:
             self._drop_nested(found)
         return found

@@ -7,13 +7,13 @@ for one term), and each further distinct term in the abstract adds DISTINCT_BONU
 paper gets a topic at THRESHOLD: from one title mention, from one term said three times
 in the abstract, or from two different terms of the topic; never from a single passing
 mention. A parent topic holds whenever one of its children does. Every assignment keeps
-its evidence: which terms, where, how often.
+its evidence: which terms, where, how often, as one short readable line
+("title: Mamba; abstract: Mamba ×3, selective state space").
 
 The constants were chosen on the hand-labelled papers in tests/fixtures/topic_labels.json
 (README, "Topics", has the measurement).
 """
 
-import json
 import re
 import tomllib
 from dataclasses import dataclass
@@ -52,7 +52,7 @@ class Topic:
 class Assignment:
     topic_id: int
     score: float
-    evidence: str  # JSON: [{"term", "field", "count"}] and {"via": child slug} for parents
+    evidence: str  # 'title: Mamba; abstract: Mamba ×3, SSM; via: child-slug' (see README)
 
 
 def default_taxonomy_path():
@@ -100,9 +100,10 @@ class Taxonomy:
             if score < THRESHOLD and not self.children.get(slug):
                 continue
             evidence = [
-                {"term": term, "field": field, "count": count}
+                f"{field}: "
+                + ", ".join(_mention(term, count) for term, count in sorted(terms.items()))
                 for field, terms in (("title", title_terms), ("abstract", abstract_terms))
-                for term, count in sorted(terms.items())
+                if terms
             ]
             scored[slug] = (score, evidence)
         chosen = {slug: found for slug, found in scored.items() if found[0] >= THRESHOLD}
@@ -111,18 +112,18 @@ class Taxonomy:
             if parent:
                 own_score, own_evidence = scored.get(parent, (0.0, []))
                 best = max(own_score, chosen[slug][0], chosen.get(parent, (0.0,))[0])
-                via = [{"via": child} for child in self.children[parent] if child in chosen]
-                chosen[parent] = (best, own_evidence + via)
+                via = [child for child in self.children[parent] if child in chosen]
+                chosen[parent] = (best, [*own_evidence, "via: " + ", ".join(via)])
         return [
-            Assignment(
-                self.by_slug[slug].id,
-                score,
-                json.dumps(evidence, ensure_ascii=False, separators=(",", ":")),
-            )
+            Assignment(self.by_slug[slug].id, score, "; ".join(evidence))
             for slug, (score, evidence) in sorted(
                 chosen.items(), key=lambda item: self.by_slug[item[0]].id
             )
         ]
+
+
+def _mention(term, count):
+    return term if count == 1 else f"{term} ×{count}"
 
 
 def load_taxonomy(path=None):
