@@ -151,3 +151,24 @@ def test_check_command(runner, seed_db, tmp_path):
     assert "problem: papers: build_info says 841 rows, table has 842" in bad.stderr
     missing = runner.invoke(cli, ["check", str(tmp_path / "none.db")])
     assert missing.exit_code == 1 and "no such database file" in missing.stderr
+
+
+def test_progress_is_silent_without_a_terminal_and_with_quiet(runner, tmp_path):
+    result = runner.invoke(cli, ["build", str(SEEDS), "-o", str(tmp_path / "p.db")])
+    assert "\r" not in result.stderr
+    quiet = runner.invoke(cli, ["build", str(SEEDS), "-o", str(tmp_path / "p.db"), "-q"])
+    assert quiet.exit_code == 0 and quiet.output == ""
+
+
+def test_progress_line_on_a_terminal(monkeypatch, capsys):
+    from paperdb.cli import ProgressLine
+
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    monkeypatch.setattr(ProgressLine, "SHOW_AFTER", 0.0)
+    progress = ProgressLine(enabled=True)
+    progress("reading 001.txt (2/5 files)")
+    progress.close()
+    err = capsys.readouterr().err
+    assert "\rreading" not in err and "] reading 001.txt (2/5 files)" in err
+    assert err.endswith("\r")
+    assert ProgressLine(enabled=False).enabled is False

@@ -23,6 +23,8 @@ from .schema import schema_version
 from .topics import load_taxonomy
 from .writer import BATCH_ROWS, DatabaseWriter
 
+PROGRESS_EVERY = 2000  # occurrences between progress reports
+
 
 @dataclass(frozen=True)
 class BuildWarning:
@@ -50,13 +52,14 @@ class BuildResult:
     timings: dict = field(default_factory=dict)  # seconds per stage, in order
 
 
-def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None):
+def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None, on_progress=None):
     """Build `output` from dump files and folders; returns a BuildResult.
 
     `topics` is a taxonomy TOML file (default: the bundled one). Raises a PaperdbError
     (and leaves any existing `output` untouched) when an input or the taxonomy is
     unusable and `skip_bad` is false, or when the database cannot be written.
-    `on_warning(BuildWarning)` is called as warnings arise.
+    `on_warning(BuildWarning)` is called as warnings arise, `on_progress(text)` with a
+    short description of where the build is, often (callers throttle what they show).
     """
     started = time.perf_counter()
     output = Path(output)
@@ -70,6 +73,7 @@ def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None):
             on_warning(warning)
 
     stage = _Stopwatch(result.timings)
+    progress = on_progress or (lambda text: None)
     found = discover(inputs)
     result.skipped = found.skipped
     dumps = _inspect_all(found.files, skip_bad, warn)
@@ -79,16 +83,18 @@ def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None):
 
     try:
         with DatabaseWriter(output) as writer:
-            builder = _PaperTable(writer, warn, _Extractions(writer, taxonomy))
+            builder = _PaperTable(writer, warn, _Extractions(writer, taxonomy), progress)
             input_warnings = list(result.warnings)
             for listing_id, dump in enumerate(dumps, start=1):
+                progress(f"reading {dump.name} ({listing_id}/{len(dumps)} files)")
                 builder.add_dump(listing_id, dump)
             _store_input_warnings(writer, dumps, input_warnings)
             builder.finish()
             stage("parse_and_insert")
             expansions = _write_acronyms(writer, builder.extras.acronyms)
-            enrich_papers(writer, taxonomy, expansions)
+            enrich_papers(writer, taxonomy, expansions, builder.papers, progress)
             stage("topics_and_aliases")
+            progress(f"building the full-text index of {builder.papers:,} papers")
             writer.index_full_text()
             stage("full_text_index")
             result.files = len(dumps)
@@ -158,9 +164,10 @@ def _inspect_all(files, skip_bad, warn):
 class _PaperTable:
     """Folds paper occurrences from all dumps into distinct papers as they stream past."""
 
-    def __init__(self, writer, warn, extractions):
+    def __init__(self, writer, warn, extractions, progress):
         self.writer = writer
         self.warn = warn
+        self.progress = progress
         self.extras = extractions
         self.seen = set()  # ids of papers already written (or queued)
         self.queued = {}  # id -> row for papers still in the insert buffer
@@ -182,6 +189,8 @@ class _PaperTable:
             if isinstance(item, Occurrence):
                 count += 1
                 self._add_occurrence(listing_id, dump, item)
+                if count % PROGRESS_EVERY == 0:
+                    self.progress(f"reading {dump.name}: {self.occurrences + count:,} papers read")
             else:
                 self._warn(listing_id, dump, item.line, item.kind, item.message)
         self.occurrences += count

@@ -2,7 +2,9 @@
 
 import functools
 import json
+import shutil
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -17,6 +19,39 @@ from .stats import link_counts, listing_counts, repositories, table_counts, topi
 
 DEFAULT_DB = "papers.db"
 CHECKOUT_SEEDS = Path(__file__).resolve().parents[2] / "data" / "seeds"
+
+
+class ProgressLine:
+    """One self-overwriting status line on stderr, for builds that take a while.
+
+    Silent unless stderr is a terminal; appears only after SHOW_AFTER seconds, so quick
+    builds print nothing extra; redraws at most ten times a second.
+    """
+
+    SHOW_AFTER = 2.0
+
+    def __init__(self, enabled):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.drawn_at = 0.0
+        self.width = 0
+
+    def __call__(self, text):
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.started < self.SHOW_AFTER or now - self.drawn_at < 0.1:
+            return
+        self.drawn_at = now
+        line = f"[{now - self.started:6.1f} s] {text}"[: shutil.get_terminal_size().columns - 1]
+        sys.stderr.write("\r" + line.ljust(self.width))
+        sys.stderr.flush()
+        self.width = len(line)
+
+    def close(self):
+        if self.enabled and self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
 
 
 def default_inputs():
@@ -72,7 +107,7 @@ def cli():
     help="Topic taxonomy (TOML) to use instead of the bundled one.",
 )
 @click.option("--strict", is_flag=True, help="Exit with status 2 if the build reported warnings.")
-@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors (no summary, no progress).")
 @reports_errors
 def build_command(paths, output, skip_bad, topics_path, strict, quiet):
     """Build a database from dump files and folders of *.txt dumps.
@@ -82,17 +117,24 @@ def build_command(paths, output, skip_bad, topics_path, strict, quiet):
         paperdb build data/seeds extra/listing.txt -o papers.db
     """
 
+    progress = ProgressLine(enabled=not quiet)
+
     def show_warning(warning):
         if not quiet:
+            progress.close()
             click.echo(f"warning: {warning}", err=True)
 
-    result = build(
-        list(paths) or default_inputs(),
-        output,
-        skip_bad=skip_bad,
-        topics=topics_path,
-        on_warning=show_warning,
-    )
+    try:
+        result = build(
+            list(paths) or default_inputs(),
+            output,
+            skip_bad=skip_bad,
+            topics=topics_path,
+            on_warning=show_warning,
+            on_progress=progress,
+        )
+    finally:
+        progress.close()
     if not quiet:
         for path in result.skipped:
             click.echo(f"skipped (not a .txt dump): {path}", err=True)

@@ -28,10 +28,10 @@ class Enricher:
         return assignments, self.alias_maker.aliases(f"{title} {abstract}", found)
 
 
-def enrich_papers(writer, taxonomy, expansions):
+def enrich_papers(writer, taxonomy, expansions, total, progress):
     """Write paper_topics rows and papers.aliases for every stored paper."""
     enricher = Enricher(taxonomy, expansions)
-    last = -1
+    last, done = -1, 0
     while True:
         chunk = writer.execute(
             "SELECT id, title, abstract FROM papers WHERE id > ? ORDER BY id LIMIT ?",
@@ -51,3 +51,5 @@ def enrich_papers(writer, taxonomy, expansions):
             topic_rows,
         )
         writer.executemany("UPDATE papers SET aliases = ? WHERE id = ?", alias_rows)
+        done += len(chunk)
+        progress(f"topics and aliases: {done:,}/{total:,} papers")
