@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""paperdb against the floor, side by side in one run: build time, peak memory, file size,
+search latency. Writes docs/PERFORMANCE.md.
+
+    python benchmarks/run_benchmarks.py                      # 10k and 100k papers, 3 runs each
+    python benchmarks/run_benchmarks.py --sizes 1000000 --reps 3
+
+The floor is ../shared/bench/lower_bound.py (the leanest stdlib builder); corpora come from
+../shared/bench/gen_corpus.py (deterministic by --seed) and are cached in --work. Every
+build runs as its own process; its wall time, and its peak RSS from wait4(), are taken
+from outside. Search latency runs the fixed query list of ../shared/bench/query_bench.py:
+the floor's plain bm25 top-20 with snippet on the floor's database, paperdb's own search
+path (paperdb.search.search, top 20 with snippet and listings) and sqlite-utils'
+table.search() on paperdb's database. Figures are medians over --reps runs.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import sqlite_utils  # noqa: E402
+
+from paperdb.database import open_database  # noqa: E402
+from paperdb.search import search  # noqa: E402
+
+SHARED_BENCH = ROOT.parent / "shared" / "bench"
+
+
+def run_process(command):
+    """(wall seconds, peak RSS in MB) of a command run as a child process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"failed: {' '.join(map(str, command))}\n{process.stderr.read().decode()}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def corpus(work, papers, seed):
+    folder = work / f"c{papers}"
+    if not (folder / ".complete").exists():
+        subprocess.run(
+            [sys.executable, str(SHARED_BENCH / "gen_corpus.py"), "--papers", str(papers),
+             "--files", "5", "--out", str(folder), "--seed", str(seed)],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        (folder / ".complete").write_text("")
+    return folder
+
+
+def percentile(samples, fraction):
+    ordered = sorted(samples)
+    k = (len(ordered) - 1) * fraction
+    low = int(k)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def latencies(run_query, queries, reps):
+    samples = []
+    for query in queries:
+        run_query(query)  # warm-up
+        for _ in range(reps):
+            started = time.perf_counter()
+            run_query(query)
+            samples.append((time.perf_counter() - started) * 1000)
+    return percentile(samples, 0.5), percentile(samples, 0.95)
+
+
+def query_figures(floor_db, ours_db, reps):
+    sys.path.insert(0, str(SHARED_BENCH))
+    import query_bench
+
+    queries = [q for _, q in query_bench.QUERIES]
+    floor = sqlite3.connect(f"file:{floor_db}?mode=ro", uri=True)
+    floor_sql = query_bench.SQL["bm25"]
+
+    def floor_query(q):
+        return floor.execute(floor_sql, (q,)).fetchall()
+
+    ours = open_database(ours_db)
+
+    def ours_query(q):
+        return search(ours, q, limit=20)
+
+    plain = sqlite_utils.Database(sqlite3.connect(f"file:{ours_db}?mode=ro", uri=True))
+
+    def sqlite_utils_query(q):
+        # table.search() quotes each word itself; FTS5 operators become words.
+        return list(plain["papers"].search(q, limit=20))
+
+    return {
+        "floor": latencies(floor_query, queries, reps),
+        "ours": latencies(ours_query, queries, reps),
+        "sqlite-utils": latencies(sqlite_utils_query, queries, reps),
+    }
+
+
+def measure(work, papers, reps, query_reps, seed):
+    folder = corpus(work, papers, seed)
+    input_bytes = sum(p.stat().st_size for p in folder.glob("*.txt"))
+    floor_db, ours_db = work / f"floor{papers}.db", work / f"ours{papers}.db"
+    floor_runs, ours_runs = [], []
+    for _ in range(reps):  # alternate, so drifting machine load hits both alike
+        floor_runs.append(
+            run_process(
+                [sys.executable, str(SHARED_BENCH / "lower_bound.py"), "--in", str(folder),
+                 "--db", str(floor_db)]
+            )
+        )  # fmt: skip
+        ours_runs.append(
+            run_process([sys.executable, str(ROOT / "build_db.py"), str(folder), "-o",
+                         str(ours_db), "-q"])
+        )  # fmt: skip
+    row = {
+        "papers": papers,
+        "input_mb": input_bytes / 1e6,
+        "floor_s": statistics.median(w for w, _ in floor_runs),
+        "ours_s": statistics.median(w for w, _ in ours_runs),
+        "floor_rss": statistics.median(m for _, m in floor_runs),
+        "ours_rss": statistics.median(m for _, m in ours_runs),
+        "floor_mb": floor_db.stat().st_size / 1e6,
+        "ours_mb": ours_db.stat().st_size / 1e6,
+    }
+    row.update(query_figures(floor_db, ours_db, query_reps))
+    return row
+
+
+def seeds_build(reps):
+    output = Path(os.environ.get("TMPDIR", "/tmp")) / "paperdb-seeds-bench.db"
+    runs = [run_process([sys.executable, str(ROOT / "build_db.py"), "-o", str(output), "-q"])
+            for _ in range(reps)]  # fmt: skip
+    output.unlink(missing_ok=True)
+    return statistics.median(w for w, _ in runs)
+
+
+def machine():
+    model = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor() or "unknown CPU",
+    )  # fmt: skip
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    memory = next((int(ln.split()[1]) / 1024**2 for ln in meminfo if ln.startswith("MemTotal")), 0)
+    return f"{os.cpu_count()} × {model}, {memory:.0f} GiB RAM, Python {platform.python_version()}"
+
+
+def report(rows, seeds_seconds, reps, query_reps):
+    lines = [
+        "# Performance",
+        "",
+        f"Measured {datetime.date.today().isoformat()} with `python benchmarks/run_benchmarks.py`"
+        f" (medians of {reps} builds, queries {query_reps}× each after a warm-up).",
+        f"Machine: {machine()}. SQLite {sqlite3.sqlite_version}.",
+        "",
+        f"The bundled dumps (898 occurrences) build in {seeds_seconds:.2f} s as a whole process.",
+        "",
+        "| papers | input | floor build | paperdb build | ratio | floor peak RSS | paperdb peak RSS"
+        " | floor file | paperdb file |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ratio = r["ours_s"] / r["floor_s"]
+        lines.append(
+            f"| {r['papers']:,} | {r['input_mb']:.0f} MB | {r['floor_s']:.2f} s"
+            f" | {r['ours_s']:.2f} s | {ratio:.2f}× | {r['floor_rss']:.0f} MB"
+            f" | {r['ours_rss']:.0f} MB | {r['floor_mb']:.0f} MB | {r['ours_mb']:.0f} MB |"
+        )
+    lines += [
+        "",
+        "Search over the 33 fixed queries of `../shared/bench/query_bench.py`, top 20 with"
+        " snippet (ms, p50 / p95):",
+        "",
+        "| papers | floor plain bm25 | paperdb search | sqlite-utils table.search() |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        cells = " | ".join(
+            f"{r[k][0]:.1f} / {r[k][1]:.1f}" for k in ("floor", "ours", "sqlite-utils")
+        )
+        lines.append(f"| {r['papers']:,} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--query-reps", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=ROOT / "bench-work")
+    parser.add_argument("--write", type=Path, default=ROOT / "docs" / "PERFORMANCE.md")
+    args = parser.parse_args()
+    if not (SHARED_BENCH / "lower_bound.py").exists():
+        raise SystemExit(f"needs the floor benchmark in {SHARED_BENCH}")
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for papers in args.sizes:
+        rows.append(measure(args.work, papers, args.reps, args.query_reps, args.seed))
+        print(rows[-1], file=sys.stderr)
+    text = report(rows, seeds_build(5), args.reps, args.query_reps)
+    args.write.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
