@@ -28,7 +28,7 @@ WEIGHTS = (10.0, 1.0, 0.5)
 MARK_START, MARK_END = "[", "]"
 FALLBACK_BELOW = 10  # fewer hits than this for a multi-word query: fill up with the fallback
 FALLBACK_SHARE = 0.7  # a fallback hit holds at least this share of the query's idf weight
-FALLBACK_POOL = 200  # best OR-matches considered by the fallback
+FALLBACK_POOL = 50  # best OR-matches considered by the fallback
 
 # Words that carry no topic; dropped from natural queries (never from quoted phrases).
 STOPWORDS = frozenset(
@@ -43,22 +43,22 @@ JOINABLE_PREFIXES = (
     "micro", "macro", "bi", "uni", "auto", "end", "long", "short", "low", "high",
 )  # fmt: skip
 
-RANKED_SQL = """
-SELECT papers.id, papers.title,
-       snippet(papers_fts, 1, '{start}', '{end}', '…', {tokens}) AS snippet,
-       bm25(papers_fts, {weights}) AS rank
-FROM papers_fts JOIN papers ON papers.id = papers_fts.rowid
-WHERE papers_fts MATCH :query
-  AND (:topic IS NULL OR papers.id IN (
-      SELECT paper_id FROM paper_topics JOIN topics ON topics.id = paper_topics.topic_id
-      WHERE topics.slug = :topic))
-ORDER BY rank
+_WEIGHTS = ", ".join(str(w) for w in WEIGHTS)
+# Rank on rowids alone, then make snippets only for the hits shown, in one query: SQLite
+# computes every selected column of every match before ORDER BY ... LIMIT picks the top.
+# A prefix query is the exception: expanding the prefix again for the snippets costs more
+# than computing them along (measured: trans* 17 + 47 ms against 26 ms in one query).
+# Ties go to the lower id, here and in Datasette's canned query alike.
+RANK_SQL = f"""
+SELECT rowid, bm25(papers_fts, {_WEIGHTS}) AS rank{{snippet}} FROM papers_fts
+WHERE papers_fts MATCH :query {{topic_filter}}
+ORDER BY rank, rowid
 LIMIT :limit
-""".format(
-    start=MARK_START,
-    end=MARK_END,
-    tokens=SNIPPET_TOKENS,
-    weights=", ".join(str(w) for w in WEIGHTS),
+"""
+SNIPPET = f"snippet(papers_fts, 1, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS})"
+TOPIC_FILTER = "AND rowid IN (SELECT paper_id FROM paper_topics WHERE topic_id = :topic_id)"
+SNIPPETS_SQL = (
+    f"SELECT rowid, {SNIPPET} FROM papers_fts WHERE papers_fts MATCH ? AND rowid IN ({{}})"
 )
 
 _QUOTED_OR_CHUNK = re.compile(r'"([^"]*)"|(\S+)')
@@ -163,28 +163,65 @@ def search(db, text, limit=20, topic=None, raw=False):
     `topic` (a slug) keeps only papers with that topic; an unknown slug is an error.
     `raw` passes `text` to FTS5 unchanged, for experts; its syntax errors are reported.
     """
-    if (
-        topic is not None
-        and not db.execute("SELECT 1 FROM topics WHERE slug = ?", [topic]).fetchone()
-    ):
-        raise SearchError(f"no topic {topic!r} (paperdb topics lists them)")
+    topic_id = None
+    if topic is not None:
+        row = db.execute("SELECT id FROM topics WHERE slug = ?", [topic]).fetchone()
+        if not row:
+            raise SearchError(f"no topic {topic!r} (paperdb topics lists them)")
+        topic_id = row[0]
     if limit <= 0:
         return []
     if raw:
-        return _run(db, text, limit, topic, raw=True)
+        try:
+            return _search(db, text, limit, topic_id)
+        except sqlite3.OperationalError as exc:
+            raise SearchError(f"invalid FTS5 query {text!r}: {exc}") from None
     terms = parse_query(text)
     if not terms:
         return []
-    hits = _run(db, " AND ".join(t.fts() for t in terms), limit, topic)
+    query = " AND ".join(t.fts() for t in terms)
+    hits = _search(db, query, limit, topic_id)
     if len(hits) < min(FALLBACK_BELOW, limit) and len(terms) > 1:
         seen = {hit.id for hit in hits}
-        for hit in _fallback(db, terms, limit, topic):
-            if hit.id not in seen and len(hits) < limit:
-                hits.append(hit)
+        extra = [hit for hit in _fallback(db, terms, limit, topic_id) if hit.id not in seen]
+        hits.extend(extra[: limit - len(hits)])
     return hits
 
 
-def _fallback(db, terms, limit, topic):
+def _ranked(db, query, limit, topic_id, with_snippets=False):
+    """[(id, bm25 rank, snippet or None)] of the best `limit` matches."""
+    sql = RANK_SQL.format(
+        snippet=f", {SNIPPET}" if with_snippets else ", NULL",
+        topic_filter=TOPIC_FILTER if topic_id is not None else "",
+    )
+    params = {"query": query, "limit": limit, "topic_id": topic_id}
+    return db.execute(sql, params).fetchall()
+
+
+def _search(db, query, limit, topic_id):
+    return _hits(db, query, _ranked(db, query, limit, topic_id, with_snippets="*" in query))
+
+
+def _hits(db, query, ranked, match="all"):
+    ids = [pid for pid, _, _ in ranked]
+    snippets = {pid: snippet for pid, _, snippet in ranked if snippet is not None}
+    missing = [pid for pid in ids if pid not in snippets]
+    if missing:
+        sql = SNIPPETS_SQL.format(", ".join("?" for _ in missing))
+        snippets.update(db.execute(sql, [query, *missing]).fetchall())
+    titles = dict(
+        db.execute(
+            f"SELECT id, title FROM papers WHERE id IN ({', '.join('?' for _ in ids)})", ids
+        ).fetchall()
+    )
+    listings = _listings_of(db, ids)
+    return [
+        Hit(pid, titles[pid], snippets[pid], round(-rank, 4), listings[pid], match)
+        for pid, rank, _ in ranked
+    ]
+
+
+def _fallback(db, terms, limit, topic_id):
     """Papers holding most of the query's weight, when holding all of it finds too little.
 
     Each term weighs its inverse document frequency, so rare words count most; a paper
@@ -194,16 +231,19 @@ def _fallback(db, terms, limit, topic):
     total = db.execute("SELECT count(*) FROM papers").fetchone()[0] or 1
     weight = {}
     for term in terms:
+        # Counting stops at half the papers: past that, idf hardly changes (log 2).
         (frequency,) = db.execute(
-            "SELECT count(*) FROM papers_fts WHERE papers_fts MATCH ?", [term.fts()]
+            "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)",
+            [term.fts(), max(1, total // 2)],
         ).fetchone()
         weight[term] = math.log((total + 1) / (frequency + 0.5))
-    candidates = _run(db, " OR ".join(t.fts() for t in terms), FALLBACK_POOL, topic)
+    anything = " OR ".join(t.fts() for t in terms)
+    candidates = _ranked(db, anything, FALLBACK_POOL, topic_id)
     if not candidates:
         return []
-    ids = [hit.id for hit in candidates]
+    ids = [pid for pid, _, _ in candidates]
     marks = ", ".join("?" for _ in ids)
-    held = {pid: 0.0 for pid in ids}
+    held = dict.fromkeys(ids, 0.0)
     for term in terms:
         rows = db.execute(
             f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid IN ({marks})",
@@ -212,26 +252,9 @@ def _fallback(db, terms, limit, topic):
         for (pid,) in rows:
             held[pid] += weight[term]
     needed = FALLBACK_SHARE * sum(weight.values())
-    kept = [hit for hit in candidates if held[hit.id] >= needed]
-    kept.sort(key=lambda hit: (-round(held[hit.id], 6), -hit.score))
-    for hit in kept:
-        hit.match = "partial"
-    return kept[:limit]
-
-
-def _run(db, query, limit, topic, raw=False):
-    params = {"query": query, "limit": limit, "topic": topic}
-    try:
-        rows = db.execute(RANKED_SQL, params).fetchall()
-    except sqlite3.OperationalError as exc:
-        if raw:
-            raise SearchError(f"invalid FTS5 query {query!r}: {exc}") from None
-        raise
-    listings = _listings_of(db, [row[0] for row in rows])
-    return [
-        Hit(id=pid, title=title, snippet=snippet, score=round(-rank, 4), listings=listings[pid])
-        for pid, title, snippet, rank in rows
-    ]
+    kept = [(pid, rank, None) for pid, rank, _ in candidates if held[pid] >= needed]
+    kept.sort(key=lambda item: (-round(held[item[0]], 6), item[1], item[0]))
+    return _hits(db, anything, kept[:limit], match="partial")
 
 
 def _listings_of(db, paper_ids):
