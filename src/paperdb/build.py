@@ -1,10 +1,10 @@
-"""The whole build: read dumps -> parse -> write -> index -> finalize.
+"""The whole build: read dumps -> parse and store papers (papers.py) with their links
+(extract.py) -> topics and search aliases (enrich.py) -> full-text index -> finalize.
 
 from paperdb.build import build
 result = build(["data/seeds"], "papers.db")
 """
 
-import json
 import os
 import sqlite3
 import time
@@ -12,18 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .acronyms import AcronymHarvest
-from .enrich import enrich_papers
+from .enrich import enrich_papers, write_topics
 from .errors import BuildError, InputError, PaperdbError
-from .identity import paper_id, repo_key, slug, stable_id, title_key
-from .links import RepoMention, extract_links
-from .parser import DumpParser, Occurrence, shorten
-from .reader import discover, inspect, read_lines
+from .extract import Extractor
+from .papers import PaperTable
+from .reader import discover, inspect
 from .schema import schema_version
 from .topics import load_taxonomy
-from .writer import BATCH_ROWS, DatabaseWriter
-
-PROGRESS_EVERY = 2000  # occurrences between progress reports
+from .writer import DatabaseWriter
 
 
 @dataclass(frozen=True)
@@ -83,7 +79,8 @@ def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None, on_pr
 
     try:
         with DatabaseWriter(output) as writer:
-            builder = _PaperTable(writer, warn, _Extractions(writer, taxonomy), progress)
+            write_topics(writer, taxonomy)
+            builder = PaperTable(writer, warn, Extractor(writer), progress)
             input_warnings = list(result.warnings)
             for listing_id, dump in enumerate(dumps, start=1):
                 progress(f"reading {dump.name} ({listing_id}/{len(dumps)} files)")
@@ -159,232 +156,6 @@ def _inspect_all(files, skip_bad, warn):
     for exc in errors:
         warn(exc.path, None, "skipped-file", f"skipped: {exc}")
     return dumps
-
-
-class _PaperTable:
-    """Folds paper occurrences from all dumps into distinct papers as they stream past."""
-
-    def __init__(self, writer, warn, extractions, progress):
-        self.writer = writer
-        self.warn = warn
-        self.progress = progress
-        self.extras = extractions
-        self.seen = set()  # ids of papers already written (or queued)
-        self.queued = {}  # id -> row for papers still in the insert buffer
-        self.extra_occurrences = {}  # id -> occurrences beyond the first
-        self.listing_names = {}
-        self.occurrences = 0
-        self.papers = 0
-
-    def add_dump(self, listing_id, dump):
-        parser = DumpParser()
-        count = 0
-        self.listing_names[listing_id] = dump.name
-        self.writer.execute(
-            "INSERT INTO listings (id, name, sha256, bytes, encoding, page_kind, paper_count,"
-            " warning_count) VALUES (?, ?, ?, ?, ?, 'unknown', 0, 0)",
-            (listing_id, dump.name, dump.sha256, dump.bytes, dump.encoding),
-        )
-        for item in parser.parse(read_lines(dump)):
-            if isinstance(item, Occurrence):
-                count += 1
-                self._add_occurrence(listing_id, dump, item)
-                if count % PROGRESS_EVERY == 0:
-                    self.progress(f"reading {dump.name}: {self.occurrences + count:,} papers read")
-            else:
-                self._warn(listing_id, dump, item.line, item.kind, item.message)
-        self.occurrences += count
-        self.writer.execute(
-            "UPDATE listings SET page_kind = ?, date_label = ?, paper_count = ? WHERE id = ?",
-            (parser.page_kind, parser.date_label, count, listing_id),
-        )
-
-    def _warn(self, listing_id, dump, line, kind, message):
-        self.warn(dump.path, line, kind, message)
-        self.writer.add(
-            "build_warnings",
-            {"listing_id": listing_id, "line": line, "kind": kind, "message": message},
-        )
-
-    def _add_occurrence(self, listing_id, dump, occurrence):
-        key = title_key(occurrence.title)
-        pid, existing = self._resolve(key)
-        if existing is None:
-            row = {
-                "id": pid,
-                "title": occurrence.title,
-                "abstract": occurrence.abstract,
-                "slug": slug(key),
-                "first_listing_id": listing_id,
-                "listing_count": 1,
-            }
-            self.seen.add(pid)
-            self.queued[pid] = row
-            self.writer.add("papers", row)
-            self.extras.add(pid, occurrence.title, occurrence.abstract)
-            if len(self.queued) >= BATCH_ROWS:
-                self._flush_papers()
-            self.papers += 1
-        else:
-            self.extra_occurrences[pid] = self.extra_occurrences.get(pid, 1) + 1
-            self._merge_abstract(listing_id, dump, occurrence, pid, existing)
-        self.writer.add(
-            "paper_listings",
-            {
-                "paper_id": pid,
-                "listing_id": listing_id,
-                "position": occurrence.position,
-                "line": occurrence.title_line,
-            },
-        )
-
-    def _resolve(self, key):
-        """The id for this title key, and the stored paper if it was seen before.
-
-        Two different keys can share a hash; the later one then takes the next free id.
-        """
-        pid = paper_id(key)
-        while pid in self.seen:
-            existing = self._stored(pid)
-            if title_key(existing["title"]) == key:
-                return pid, existing
-            pid += 1
-        return pid, None
-
-    def _stored(self, pid):
-        if pid in self.queued:
-            return self.queued[pid]
-        row = self.writer.execute(
-            "SELECT title, abstract, first_listing_id FROM papers WHERE id = ?", (pid,)
-        ).fetchone()
-        return {"title": row[0], "abstract": row[1], "first_listing_id": row[2]}
-
-    def _merge_abstract(self, listing_id, dump, occurrence, pid, existing):
-        old, new = existing["abstract"], occurrence.abstract
-        if old == new:
-            return
-        first = self.listing_names[existing["first_listing_id"]]
-        keep_new = len(new) > len(old)
-        self._warn(
-            listing_id,
-            dump,
-            occurrence.abstract_line,
-            "abstract-conflict",
-            f"abstract of {shorten(occurrence.title, 50)!r} differs from the one in {first}; "
-            f"kept the longer ({max(len(old), len(new))} characters)",
-        )
-        if keep_new:
-            if pid in self.queued:
-                self.queued[pid]["abstract"] = new
-            else:
-                self.writer.execute("UPDATE papers SET abstract = ? WHERE id = ?", (new, pid))
-            existing["abstract"] = new
-            self.extras.replace(pid, existing["title"], new)
-
-    def _flush_papers(self):
-        self.writer.flush("papers")
-        self.queued.clear()
-
-    def finish(self):
-        self._flush_papers()
-        self.writer.flush()
-        self.writer.executemany(
-            "UPDATE papers SET listing_count = ? WHERE id = ?",
-            [(count, pid) for pid, count in sorted(self.extra_occurrences.items())],
-        )
-        self.extras.finish()
-        self.writer.execute(
-            "UPDATE listings SET warning_count ="
-            " (SELECT count(*) FROM build_warnings WHERE listing_id = listings.id)"
-        )
-
-
-class _Extractions:
-    """Writes what the first pass extracts from each distinct paper: links, repositories,
-    acronym definitions (topics and aliases wait for the second pass, enrich.py)."""
-
-    def __init__(self, writer, taxonomy):
-        self.writer = writer
-        self.taxonomy = taxonomy
-        self.repo_ids = {}  # lower-cased owner/name -> id
-        self.taken_ids = set()
-        self.replaced = False
-        self.acronyms = AcronymHarvest()
-        for topic in taxonomy.topics:
-            parent = taxonomy.by_slug[topic.parent].id if topic.parent else None
-            rules = {"phrases": list(topic.phrases), "acronyms": list(topic.acronyms)}
-            writer.add(
-                "topics",
-                {
-                    "id": topic.id,
-                    "slug": topic.slug,
-                    "name": topic.name,
-                    "description": topic.description,
-                    "parent_id": parent,
-                    "rules": json.dumps(rules, ensure_ascii=False),
-                },
-            )
-
-    def add(self, pid, title, abstract):
-        self.acronyms.add(abstract)
-        for found in extract_links(f"{title} {abstract}", title):
-            if isinstance(found, RepoMention):
-                self.writer.add(
-                    "paper_repos",
-                    {
-                        "paper_id": pid,
-                        "repo_id": self._repo_id(found),
-                        "url_as_written": found.as_written,
-                        "path": found.path,
-                    },
-                )
-            else:
-                self.writer.add(
-                    "links",
-                    {
-                        "paper_id": pid,
-                        "url": found.url,
-                        "host": found.host,
-                        "kind": found.kind,
-                        "url_as_written": found.as_written,
-                    },
-                )
-
-    def replace(self, pid, title, abstract):
-        """The paper's abstract changed: its links are those of the new text."""
-        self.writer.flush()
-        for table in ("paper_repos", "links"):
-            self.writer.execute(f"DELETE FROM {table} WHERE paper_id = ?", (pid,))
-        self.replaced = True
-        self.add(pid, title, abstract)
-
-    def _repo_id(self, mention):
-        key = repo_key(mention.full_name)
-        if key in self.repo_ids:
-            return self.repo_ids[key]
-        rid = stable_id(key)
-        while rid in self.taken_ids:  # two names sharing a hash: the later takes the next id
-            rid += 1
-        self.taken_ids.add(rid)
-        self.repo_ids[key] = rid
-        self.writer.add(
-            "repos",
-            {
-                "id": rid,
-                "owner": mention.owner,
-                "name": mention.name,
-                "full_name": mention.full_name,
-                "url": mention.url,
-            },
-        )
-        return rid
-
-    def finish(self):
-        self.writer.flush()
-        if self.replaced:  # a replaced abstract may have been the only mention of a repository
-            self.writer.execute(
-                "DELETE FROM repos WHERE id NOT IN (SELECT repo_id FROM paper_repos)"
-            )
 
 
 def _write_acronyms(writer, harvest):

@@ -5,6 +5,8 @@ Reading back in id order, a chunk at a time, keeps memory bounded; doing it afte
 first pass means an abstract replaced by a longer one is enriched only in its final form.
 """
 
+import json
+
 from .acronyms import AliasMaker
 from .textmatch import PhraseSet
 
@@ -26,6 +28,24 @@ class Enricher:
         assignments = self.taxonomy.score(in_title, in_abstract)
         found = set(in_title) | set(in_abstract)
         return assignments, self.alias_maker.aliases(f"{title} {abstract}", found)
+
+
+def write_topics(writer, taxonomy):
+    """The taxonomy itself, with the rules each topic matched with."""
+    for topic in taxonomy.topics:
+        parent = taxonomy.by_slug[topic.parent].id if topic.parent else None
+        rules = {"phrases": list(topic.phrases), "acronyms": list(topic.acronyms)}
+        writer.add(
+            "topics",
+            {
+                "id": topic.id,
+                "slug": topic.slug,
+                "name": topic.name,
+                "description": topic.description,
+                "parent_id": parent,
+                "rules": json.dumps(rules, ensure_ascii=False),
+            },
+        )
 
 
 def enrich_papers(writer, taxonomy, expansions, total, progress):

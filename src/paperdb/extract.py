@@ -1,0 +1,78 @@
+"""Links, repositories and acronym definitions, extracted as each distinct paper is stored."""
+
+from .acronyms import AcronymHarvest
+from .identity import repo_key, stable_id
+from .links import RepoMention, extract_links
+
+
+class Extractor:
+    """Writes what is extracted from each distinct paper as it is first stored: links,
+    repositories, acronym definitions (topics and aliases wait for enrich.py)."""
+
+    def __init__(self, writer):
+        self.writer = writer
+        self.repo_ids = {}  # lower-cased owner/name -> id
+        self.taken_ids = set()
+        self.replaced = False
+        self.acronyms = AcronymHarvest()
+
+    def add(self, pid, title, abstract):
+        self.acronyms.add(abstract)
+        for found in extract_links(f"{title} {abstract}", title):
+            if isinstance(found, RepoMention):
+                self.writer.add(
+                    "paper_repos",
+                    {
+                        "paper_id": pid,
+                        "repo_id": self._repo_id(found),
+                        "url_as_written": found.as_written,
+                        "path": found.path,
+                    },
+                )
+            else:
+                self.writer.add(
+                    "links",
+                    {
+                        "paper_id": pid,
+                        "url": found.url,
+                        "host": found.host,
+                        "kind": found.kind,
+                        "url_as_written": found.as_written,
+                    },
+                )
+
+    def replace(self, pid, title, abstract):
+        """The paper's abstract changed: its links are those of the new text."""
+        self.writer.flush()
+        for table in ("paper_repos", "links"):
+            self.writer.execute(f"DELETE FROM {table} WHERE paper_id = ?", (pid,))
+        self.replaced = True
+        self.add(pid, title, abstract)
+
+    def _repo_id(self, mention):
+        key = repo_key(mention.full_name)
+        if key in self.repo_ids:
+            return self.repo_ids[key]
+        rid = stable_id(key)
+        while rid in self.taken_ids:  # two names sharing a hash: the later takes the next id
+            rid += 1
+        self.taken_ids.add(rid)
+        self.repo_ids[key] = rid
+        self.writer.add(
+            "repos",
+            {
+                "id": rid,
+                "owner": mention.owner,
+                "name": mention.name,
+                "full_name": mention.full_name,
+                "url": mention.url,
+            },
+        )
+        return rid
+
+    def finish(self):
+        self.writer.flush()
+        if self.replaced:  # a replaced abstract may have been the only mention of a repository
+            self.writer.execute(
+                "DELETE FROM repos WHERE id NOT IN (SELECT repo_id FROM paper_repos)"
+            )

@@ -1,0 +1,150 @@
+"""Fold paper occurrences from all dumps into distinct papers as they stream past.
+
+Writes papers, paper_listings, listings and build_warnings rows; a title seen before is
+the same paper (identity.py), and of two different abstracts the longer is kept.
+"""
+
+from .identity import paper_id, slug, title_key
+from .parser import DumpParser, Occurrence, shorten
+from .reader import read_lines
+from .writer import BATCH_ROWS
+
+PROGRESS_EVERY = 2000  # occurrences between progress reports
+
+
+class PaperTable:
+    """Folds paper occurrences from all dumps into distinct papers as they stream past."""
+
+    def __init__(self, writer, warn, extractions, progress):
+        self.writer = writer
+        self.warn = warn
+        self.progress = progress
+        self.extras = extractions
+        self.seen = set()  # ids of papers already written (or queued)
+        self.queued = {}  # id -> row for papers still in the insert buffer
+        self.extra_occurrences = {}  # id -> occurrences beyond the first
+        self.listing_names = {}
+        self.occurrences = 0
+        self.papers = 0
+
+    def add_dump(self, listing_id, dump):
+        parser = DumpParser()
+        count = 0
+        self.listing_names[listing_id] = dump.name
+        self.writer.execute(
+            "INSERT INTO listings (id, name, sha256, bytes, encoding, page_kind, paper_count,"
+            " warning_count) VALUES (?, ?, ?, ?, ?, 'unknown', 0, 0)",
+            (listing_id, dump.name, dump.sha256, dump.bytes, dump.encoding),
+        )
+        for item in parser.parse(read_lines(dump)):
+            if isinstance(item, Occurrence):
+                count += 1
+                self._add_occurrence(listing_id, dump, item)
+                if count % PROGRESS_EVERY == 0:
+                    self.progress(f"reading {dump.name}: {self.occurrences + count:,} papers read")
+            else:
+                self._warn(listing_id, dump, item.line, item.kind, item.message)
+        self.occurrences += count
+        self.writer.execute(
+            "UPDATE listings SET page_kind = ?, date_label = ?, paper_count = ? WHERE id = ?",
+            (parser.page_kind, parser.date_label, count, listing_id),
+        )
+
+    def _warn(self, listing_id, dump, line, kind, message):
+        self.warn(dump.path, line, kind, message)
+        self.writer.add(
+            "build_warnings",
+            {"listing_id": listing_id, "line": line, "kind": kind, "message": message},
+        )
+
+    def _add_occurrence(self, listing_id, dump, occurrence):
+        key = title_key(occurrence.title)
+        pid, existing = self._resolve(key)
+        if existing is None:
+            row = {
+                "id": pid,
+                "title": occurrence.title,
+                "abstract": occurrence.abstract,
+                "slug": slug(key),
+                "first_listing_id": listing_id,
+                "listing_count": 1,
+            }
+            self.seen.add(pid)
+            self.queued[pid] = row
+            self.writer.add("papers", row)
+            self.extras.add(pid, occurrence.title, occurrence.abstract)
+            if len(self.queued) >= BATCH_ROWS:
+                self._flush_papers()
+            self.papers += 1
+        else:
+            self.extra_occurrences[pid] = self.extra_occurrences.get(pid, 1) + 1
+            self._merge_abstract(listing_id, dump, occurrence, pid, existing)
+        self.writer.add(
+            "paper_listings",
+            {
+                "paper_id": pid,
+                "listing_id": listing_id,
+                "position": occurrence.position,
+                "line": occurrence.title_line,
+            },
+        )
+
+    def _resolve(self, key):
+        """The id for this title key, and the stored paper if it was seen before.
+
+        Two different keys can share a hash; the later one then takes the next free id.
+        """
+        pid = paper_id(key)
+        while pid in self.seen:
+            existing = self._stored(pid)
+            if title_key(existing["title"]) == key:
+                return pid, existing
+            pid += 1
+        return pid, None
+
+    def _stored(self, pid):
+        if pid in self.queued:
+            return self.queued[pid]
+        row = self.writer.execute(
+            "SELECT title, abstract, first_listing_id FROM papers WHERE id = ?", (pid,)
+        ).fetchone()
+        return {"title": row[0], "abstract": row[1], "first_listing_id": row[2]}
+
+    def _merge_abstract(self, listing_id, dump, occurrence, pid, existing):
+        old, new = existing["abstract"], occurrence.abstract
+        if old == new:
+            return
+        first = self.listing_names[existing["first_listing_id"]]
+        keep_new = len(new) > len(old)
+        self._warn(
+            listing_id,
+            dump,
+            occurrence.abstract_line,
+            "abstract-conflict",
+            f"abstract of {shorten(occurrence.title, 50)!r} differs from the one in {first}; "
+            f"kept the longer ({max(len(old), len(new))} characters)",
+        )
+        if keep_new:
+            if pid in self.queued:
+                self.queued[pid]["abstract"] = new
+            else:
+                self.writer.execute("UPDATE papers SET abstract = ? WHERE id = ?", (new, pid))
+            existing["abstract"] = new
+            self.extras.replace(pid, existing["title"], new)
+
+    def _flush_papers(self):
+        self.writer.flush("papers")
+        self.queued.clear()
+
+    def finish(self):
+        self._flush_papers()
+        self.writer.flush()
+        self.writer.executemany(
+            "UPDATE papers SET listing_count = ? WHERE id = ?",
+            [(count, pid) for pid, count in sorted(self.extra_occurrences.items())],
+        )
+        self.extras.finish()
+        self.writer.execute(
+            "UPDATE listings SET warning_count ="
+            " (SELECT count(*) FROM build_warnings WHERE listing_id = listings.id)"
+        )
