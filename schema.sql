@@ -29,7 +29,6 @@ CREATE TABLE papers (
                                       -- hyphenated words joined ('pre-training' -> 'pretraining')
 );
 CREATE INDEX papers_first_listing_id ON papers(first_listing_id);
-CREATE INDEX papers_slug ON papers(slug);
 
 -- Where each paper appeared: a paper in three dumps has three rows here.
 CREATE TABLE paper_listings (
@@ -108,7 +107,7 @@ CREATE INDEX topics_parent_id ON topics(parent_id);
 CREATE TABLE paper_topics (
     paper_id INTEGER NOT NULL REFERENCES papers(id),
     topic_id INTEGER NOT NULL REFERENCES topics(id),
-    score REAL NOT NULL,              -- 3 per term in the title + 1 per mention in the abstract
+    score INTEGER NOT NULL,           -- 3 per term in the title + 1 per mention in the abstract
     evidence TEXT NOT NULL,           -- 'title: Mamba; abstract: Mamba ×3, SSM; via: child-slug'
     PRIMARY KEY (paper_id, topic_id)
 ) WITHOUT ROWID;

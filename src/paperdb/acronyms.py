@@ -78,11 +78,17 @@ class AcronymHarvest:
     """Collects definitions across all papers; then decides each short form's meaning."""
 
     def __init__(self):
-        self.pairs = Counter()  # (short, long) -> papers defining it
+        self.pairs = Counter()  # (short, long) -> abstracts defining it
+        self._seen = set()  # hashes of the texts already counted (a paper in several dumps)
 
     def add(self, text):
-        for pair in set(find_definitions(text)):
-            self.pairs[pair] += 1
+        if "(" not in text:
+            return
+        found = set(find_definitions(text))
+        if found and hash(text) not in self._seen:
+            self._seen.add(hash(text))
+            for pair in found:
+                self.pairs[pair] += 1
 
     def rows(self):
         return [

@@ -1,5 +1,6 @@
-"""The whole build: read dumps -> parse and store papers (papers.py) with their links
-(extract.py) -> topics and search aliases (enrich.py) -> full-text index -> finalize.
+"""The whole build: read dumps -> acronym definitions (enrich.py) -> parse and store papers
+(papers.py) with their links, topics and search aliases (extract.py) -> full-text index ->
+finalize.
 
 from paperdb.build import build
 result = build(["data/seeds"], "papers.db")
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .enrich import enrich_papers, write_topics
+from .enrich import Enricher, harvest_acronyms, write_topics
 from .errors import BuildError, InputError, PaperdbError
 from .extract import Extractor
 from .papers import PaperTable
@@ -80,17 +81,18 @@ def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None, on_pr
     try:
         with DatabaseWriter(output) as writer:
             write_topics(writer, taxonomy)
-            builder = PaperTable(writer, warn, Extractor(writer), progress)
+            harvest = harvest_acronyms(dumps, progress)
+            expansions = _write_acronyms(writer, harvest)
+            stage("acronyms")
+            extractor = Extractor(writer, Enricher(taxonomy, expansions))
+            builder = PaperTable(writer, warn, extractor, progress)
             input_warnings = list(result.warnings)
             for listing_id, dump in enumerate(dumps, start=1):
                 progress(f"reading {dump.name} ({listing_id}/{len(dumps)} files)")
                 builder.add_dump(listing_id, dump)
             _store_input_warnings(writer, dumps, input_warnings)
             builder.finish()
-            stage("parse_and_insert")
-            expansions = _write_acronyms(writer, builder.extras.acronyms)
-            enrich_papers(writer, taxonomy, expansions, builder.papers, progress)
-            stage("topics_and_aliases")
+            stage("papers_links_topics")
             progress(f"building the full-text index of {builder.papers:,} papers")
             writer.index_full_text()
             stage("full_text_index")

@@ -1,16 +1,28 @@
-"""The second pass: once every paper is stored and every acronym definition known, read the
-papers back and give each its topics and its search aliases, from one phrase scan per field.
+"""Topics and search aliases for each paper, from one phrase scan per field.
 
-Reading back in id order, a chunk at a time, keeps memory bounded; doing it after the
-first pass means an abstract replaced by a longer one is enriched only in its final form.
+Aliases need every acronym definition in the corpus, so `harvest_acronyms` reads the dumps
+once before the papers are stored: the definitions pass only looks at lines holding "(",
+and it lets each paper's row be written whole, once (an UPDATE after the fact would
+rewrite every row and leave the table fragmented).
 """
 
 import json
 
-from .acronyms import AliasMaker
+from .acronyms import AcronymHarvest, AliasMaker
+from .parser import clean
+from .reader import read_lines
 from .textmatch import PhraseSet
 
-CHUNK = 5000
+
+def harvest_acronyms(dumps, progress):
+    """Every "long form (SHORT)" definition in the dumps, each distinct text counted once."""
+    harvest = AcronymHarvest()
+    for number, dump in enumerate(dumps, start=1):
+        progress(f"collecting acronym definitions ({number}/{len(dumps)} files)")
+        for _, text in read_lines(dump):
+            if "(" in text:
+                harvest.add(clean(text))
+    return harvest
 
 
 class Enricher:
@@ -46,30 +58,3 @@ def write_topics(writer, taxonomy):
                 "rules": json.dumps(rules, ensure_ascii=False),
             },
         )
-
-
-def enrich_papers(writer, taxonomy, expansions, total, progress):
-    """Write paper_topics rows and papers.aliases for every stored paper."""
-    enricher = Enricher(taxonomy, expansions)
-    last, done = -1, 0
-    while True:
-        chunk = writer.execute(
-            "SELECT id, title, abstract FROM papers WHERE id > ? ORDER BY id LIMIT ?",
-            (last, CHUNK),
-        ).fetchall()
-        if not chunk:
-            break
-        last = chunk[-1][0]
-        topic_rows, alias_rows = [], []
-        for pid, title, abstract in chunk:
-            assignments, aliases = enricher.enrich(title, abstract)
-            topic_rows.extend((pid, a.topic_id, a.score, a.evidence) for a in assignments)
-            if aliases:
-                alias_rows.append((aliases, pid))
-        writer.executemany(
-            "INSERT INTO paper_topics (paper_id, topic_id, score, evidence) VALUES (?, ?, ?, ?)",
-            topic_rows,
-        )
-        writer.executemany("UPDATE papers SET aliases = ? WHERE id = ?", alias_rows)
-        done += len(chunk)
-        progress(f"topics and aliases: {done:,}/{total:,} papers")

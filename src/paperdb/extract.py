@@ -1,23 +1,33 @@
-"""Links, repositories and acronym definitions, extracted as each distinct paper is stored."""
+"""What is extracted from each distinct paper as it is stored: links, repositories,
+topics and search aliases."""
 
-from .acronyms import AcronymHarvest
 from .identity import repo_key, stable_id
 from .links import RepoMention, extract_links
 
 
 class Extractor:
-    """Writes what is extracted from each distinct paper as it is first stored: links,
-    repositories, acronym definitions (topics and aliases wait for enrich.py)."""
+    """Writes the links, repositories and topics of each distinct paper as it is stored."""
 
-    def __init__(self, writer):
+    def __init__(self, writer, enricher):
         self.writer = writer
+        self.enricher = enricher
         self.repo_ids = {}  # lower-cased owner/name -> id
         self.taken_ids = set()
         self.replaced = False
-        self.acronyms = AcronymHarvest()
 
     def add(self, pid, title, abstract):
-        self.acronyms.add(abstract)
+        """Write the paper's links and topics; returns its search aliases for its row."""
+        assignments, aliases = self.enricher.enrich(title, abstract)
+        for assignment in assignments:
+            self.writer.add(
+                "paper_topics",
+                {
+                    "paper_id": pid,
+                    "topic_id": assignment.topic_id,
+                    "score": assignment.score,
+                    "evidence": assignment.evidence,
+                },
+            )
         for found in extract_links(f"{title} {abstract}", title):
             if isinstance(found, RepoMention):
                 self.writer.add(
@@ -40,14 +50,15 @@ class Extractor:
                         "url_as_written": found.as_written,
                     },
                 )
+        return aliases
 
     def replace(self, pid, title, abstract):
-        """The paper's abstract changed: its links are those of the new text."""
+        """The paper's abstract changed: its links and topics are those of the new text."""
         self.writer.flush()
-        for table in ("paper_repos", "links"):
+        for table in ("paper_repos", "links", "paper_topics"):
             self.writer.execute(f"DELETE FROM {table} WHERE paper_id = ?", (pid,))
         self.replaced = True
-        self.add(pid, title, abstract)
+        return self.add(pid, title, abstract)
 
     def _repo_id(self, mention):
         key = repo_key(mention.full_name)

@@ -61,6 +61,7 @@ class PaperTable:
         key = title_key(occurrence.title)
         pid, existing = self._resolve(key)
         if existing is None:
+            aliases = self.extras.add(pid, occurrence.title, occurrence.abstract)
             row = {
                 "id": pid,
                 "title": occurrence.title,
@@ -68,11 +69,11 @@ class PaperTable:
                 "slug": slug(key),
                 "first_listing_id": listing_id,
                 "listing_count": 1,
+                "aliases": aliases,
             }
             self.seen.add(pid)
             self.queued[pid] = row
             self.writer.add("papers", row)
-            self.extras.add(pid, occurrence.title, occurrence.abstract)
             if len(self.queued) >= BATCH_ROWS:
                 self._flush_papers()
             self.papers += 1
@@ -125,12 +126,11 @@ class PaperTable:
             f"kept the longer ({max(len(old), len(new))} characters)",
         )
         if keep_new:
-            if pid in self.queued:
-                self.queued[pid]["abstract"] = new
-            else:
-                self.writer.execute("UPDATE papers SET abstract = ? WHERE id = ?", (new, pid))
-            existing["abstract"] = new
-            self.extras.replace(pid, existing["title"], new)
+            self._flush_papers()  # rare: write what is queued, then change the stored row
+            aliases = self.extras.replace(pid, existing["title"], new)
+            self.writer.execute(
+                "UPDATE papers SET abstract = ?, aliases = ? WHERE id = ?", (new, aliases, pid)
+            )
 
     def _flush_papers(self):
         self.writer.flush("papers")

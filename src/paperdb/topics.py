@@ -23,10 +23,10 @@ from pathlib import Path
 from .errors import PaperdbError
 from .textmatch import PhraseSet
 
-TITLE_WEIGHT = 3.0
+TITLE_WEIGHT = 3
 PER_TERM_CAP = 3
-DISTINCT_BONUS = 1.0
-THRESHOLD = 3.0
+DISTINCT_BONUS = 1
+THRESHOLD = 3
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 TOPIC_KEYS = {"slug", "name", "description", "parent", "phrases", "acronyms"}
@@ -51,7 +51,7 @@ class Topic:
 @dataclass(frozen=True)
 class Assignment:
     topic_id: int
-    score: float
+    score: int
     evidence: str  # 'title: Mamba; abstract: Mamba ×3, SSM; via: child-slug' (see README)
 
 
@@ -110,8 +110,8 @@ class Taxonomy:
         for slug in list(chosen):
             parent = self.by_slug[slug].parent
             if parent:
-                own_score, own_evidence = scored.get(parent, (0.0, []))
-                best = max(own_score, chosen[slug][0], chosen.get(parent, (0.0,))[0])
+                own_score, own_evidence = scored.get(parent, (0, []))
+                best = max(own_score, chosen[slug][0], chosen.get(parent, (0,))[0])
                 via = [child for child in self.children[parent] if child in chosen]
                 chosen[parent] = (best, [*own_evidence, "via: " + ", ".join(via)])
         return [
