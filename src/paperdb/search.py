@@ -29,6 +29,8 @@ MARK_START, MARK_END = "[", "]"
 FALLBACK_BELOW = 10  # fewer hits than this for a multi-word query: fill up with the fallback
 FALLBACK_SHARE = 0.7  # a fallback hit holds at least this share of the query's idf weight
 FALLBACK_POOL = 50  # best OR-matches considered by the fallback
+RARE_SHARE = 0.1  # a word in at most this share of papers is rare
+FALLBACK_SCAN_LIMIT = 20_000  # papers the fallback may score before it keeps to rare words
 
 # Words that carry no topic; dropped from natural queries (never from quoted phrases).
 STOPWORDS = frozenset(
@@ -229,15 +231,22 @@ def _fallback(db, terms, limit, topic_id):
     still counts in the total: a query about something absent finds nothing.
     """
     total = db.execute("SELECT count(*) FROM papers").fetchone()[0] or 1
-    weight = {}
+    weight, frequency_of = {}, {}
     for term in terms:
         # Counting stops at half the papers: past that, idf hardly changes (log 2).
         (frequency,) = db.execute(
             "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)",
             [term.fts(), max(1, total // 2)],
         ).fetchone()
+        frequency_of[term] = frequency
         weight[term] = math.log((total + 1) / (frequency + 0.5))
-    anything = " OR ".join(t.fts() for t in terms)
+    # Ranking the OR of every word scores every paper that says "attention". When that is
+    # many papers, rank the OR of the rare words only: a paper with none of them rarely
+    # holds enough weight (at 100k papers: 78 -> 29 ms for NEAR(sparse attention, 5)).
+    scored = terms
+    if sum(frequency_of.values()) > FALLBACK_SCAN_LIMIT:
+        scored = [t for t in terms if frequency_of[t] <= RARE_SHARE * total] or terms
+    anything = " OR ".join(t.fts() for t in scored)
     candidates = _ranked(db, anything, FALLBACK_POOL, topic_id)
     if not candidates:
         return []
