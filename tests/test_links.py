@@ -317,3 +317,32 @@ def test_replaced_abstract_replaces_its_links(tmp_path):
     conn = sqlite3.connect(tmp_path / "p.db")
     assert conn.execute("SELECT full_name FROM repos").fetchall() == [("fresh/repo",)]
     assert conn.execute("SELECT count(*) FROM paper_repos").fetchone() == (1,)
+
+
+def test_repositories_sharing_a_hash_get_distinct_ids(tmp_path, monkeypatch):
+    monkeypatch.setattr("paperdb.extract.stable_id", lambda key: 7)
+    header = seed_lines("001")[:2]
+    lines = header + [
+        "First Paper About Code",
+        "We study code. It is at https://github.com/alpha/one and nowhere else today.",
+        "Second Paper About Code",
+        "We study code too. It is at https://github.com/beta/two and also elsewhere.",
+        "Third Paper About Code",
+        "We reuse code. See https://github.com/ALPHA/One and https://github.com/beta/two too.",
+    ]
+    build([write_dump(tmp_path, "a.txt", lines)], tmp_path / "p.db")
+    conn = sqlite3.connect(tmp_path / "p.db")
+    assert conn.execute("SELECT id, full_name FROM repos ORDER BY id").fetchall() == [
+        (7, "alpha/one"),
+        (8, "beta/two"),
+    ]
+    mentions = conn.execute(
+        "SELECT papers.title, paper_repos.repo_id FROM paper_repos"
+        " JOIN papers ON papers.id = paper_repos.paper_id ORDER BY papers.title, repo_id"
+    ).fetchall()
+    assert mentions == [
+        ("First Paper About Code", 7),
+        ("Second Paper About Code", 8),
+        ("Third Paper About Code", 7),
+        ("Third Paper About Code", 8),
+    ]

@@ -81,8 +81,7 @@ def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None, on_pr
     try:
         with DatabaseWriter(output) as writer:
             write_topics(writer, taxonomy)
-            harvest = harvest_acronyms(dumps, progress)
-            expansions = _write_acronyms(writer, harvest)
+            expansions = _write_acronyms(writer, harvest_acronyms(dumps, progress))
             stage("acronyms")
             extractor = Extractor(writer, Enricher(taxonomy, expansions))
             builder = PaperTable(writer, warn, extractor, progress)

@@ -11,8 +11,7 @@ class Extractor:
     def __init__(self, writer, enricher):
         self.writer = writer
         self.enricher = enricher
-        self.repo_ids = {}  # lower-cased owner/name -> id
-        self.taken_ids = set()
+        self.taken_ids = set()  # ids of repositories already written
         self.replaced = False
 
     def add(self, pid, title, abstract):
@@ -61,14 +60,18 @@ class Extractor:
         return self.add(pid, title, abstract)
 
     def _repo_id(self, mention):
+        """The repository's stable id; its row is written the first time it is mentioned.
+
+        Only the ids taken are kept in memory (a set of ints, not a dict of names: 200k
+        repositories at 1M papers); a repeat mention checks the stored name.
+        """
         key = repo_key(mention.full_name)
-        if key in self.repo_ids:
-            return self.repo_ids[key]
         rid = stable_id(key)
-        while rid in self.taken_ids:  # two names sharing a hash: the later takes the next id
-            rid += 1
+        while rid in self.taken_ids:
+            if self._stored_key(rid) == key:
+                return rid
+            rid += 1  # two names sharing a hash: the later takes the next id
         self.taken_ids.add(rid)
-        self.repo_ids[key] = rid
         self.writer.add(
             "repos",
             {
@@ -80,6 +83,13 @@ class Extractor:
             },
         )
         return rid
+
+    def _stored_key(self, rid):
+        self.writer.flush("repos")
+        (full_name,) = self.writer.execute(
+            "SELECT full_name FROM repos WHERE id = ?", (rid,)
+        ).fetchone()
+        return repo_key(full_name)
 
     def finish(self):
         self.writer.flush()
