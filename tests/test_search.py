@@ -224,3 +224,11 @@ def test_cli_json_marks_partial_matches(seed_db):
     hits = json.loads(result.stdout)
     assert {"id", "title", "snippet", "score", "listings", "match"} <= set(hits[0])
     assert any(hit["match"] == "partial" for hit in hits)
+
+
+def test_definitions_in_a_megabyte_line_are_all_found():
+    from paperdb.acronyms import find_definitions
+
+    line = "We use a mixture of experts (MoE) layer here. " * 25_000  # 1.2 MB, one line
+    found = find_definitions(line)
+    assert len(found) == 25_000 and set(found) == {("MoE", "mixture of experts")}

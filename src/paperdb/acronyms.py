@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 DEFINITION = re.compile(r"\(([A-Za-z0-9][A-Za-z0-9-]{0,11})\)")
 HYPHENATED = re.compile(r"\b[^\W\d_]+(?:-[^\W\d_]+)+\b")
 _SPACES = re.compile(r"[\s-]+")
+WINDOW_CHARS = 600  # 2 × 12 letters of words, with room for long words
 
 
 def normalize_short(short):
@@ -44,7 +45,9 @@ def find_definitions(text):
             continue
         short = normalize_short(raw_short)
         letters = [ch for ch in short.lower() if ch.isalnum()]
-        before = text[: match.start()].rstrip()
+        # Only the last few words can be the long form; slicing a bounded window keeps a
+        # megabyte line with many parentheses linear.
+        before = text[max(0, match.start() - WINDOW_CHARS) : match.start()]
         window = before.split()[-min(len(letters) + 5, len(letters) * 2) :]
         long_form = _best_long_form(letters, " ".join(window))
         if not long_form:
