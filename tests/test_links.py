@@ -320,7 +320,7 @@ def test_replaced_abstract_replaces_its_links(tmp_path):
 
 
 def test_repositories_sharing_a_hash_get_distinct_ids(tmp_path, monkeypatch):
-    monkeypatch.setattr("paperdb.extract.stable_id", lambda key: 7)
+    monkeypatch.setattr("paperdb.identity.stable_id", lambda key: 7)
     header = seed_lines("001")[:2]
     lines = header + [
         "First Paper About Code",

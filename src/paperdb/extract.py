@@ -1,7 +1,7 @@
 """What is extracted from each distinct paper as it is stored: links, repositories,
 topics and search aliases."""
 
-from .identity import repo_key, stable_id
+from .identity import claim_id, repo_key
 from .links import RepoMention, extract_links
 
 
@@ -65,12 +65,9 @@ class Extractor:
         Only the ids taken are kept in memory (a set of ints, not a dict of names: 200k
         repositories at 1M papers); a repeat mention checks the stored name.
         """
-        key = repo_key(mention.full_name)
-        rid = stable_id(key)
-        while rid in self.taken_ids:
-            if self._stored_key(rid) == key:
-                return rid
-            rid += 1  # two names sharing a hash: the later takes the next id
+        rid, known = claim_id(repo_key(mention.full_name), self.taken_ids, self._stored_key)
+        if known:
+            return rid
         self.taken_ids.add(rid)
         self.writer.add(
             "repos",
@@ -89,7 +86,7 @@ class Extractor:
         (full_name,) = self.writer.execute(
             "SELECT full_name FROM repos WHERE id = ?", (rid,)
         ).fetchone()
-        return repo_key(full_name)
+        return repo_key(full_name), True
 
     def finish(self):
         self.writer.flush()

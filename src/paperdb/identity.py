@@ -31,13 +31,29 @@ def stable_id(key):
 
 
 def paper_id(key):
-    """The id of the paper whose normalised title is `key`."""
+    """The id of the paper whose normalised title is `key` (unless its hash is shared)."""
     return stable_id(key)
 
 
 def repo_key(full_name):
     """GitHub owner and repository names are case-insensitive."""
     return full_name.lower()
+
+
+def claim_id(key, taken, stored):
+    """The id for `key` and what is stored under it: (id, payload), payload None if new.
+
+    `taken` holds the ids already used; `stored(id)` gives (key, payload) of what holds
+    that id. Two different keys can share a hash: the later one takes the next free id,
+    so a key keeps its id as long as the keys stored before it stay the same.
+    """
+    candidate = stable_id(key)
+    while candidate in taken:
+        stored_key, payload = stored(candidate)
+        if stored_key == key:
+            return candidate, payload
+        candidate += 1
+    return candidate, None
 
 
 def slug(key):

@@ -4,7 +4,7 @@ Writes papers, paper_listings, listings and build_warnings rows; a title seen be
 the same paper (identity.py), and of two different abstracts the longer is kept.
 """
 
-from .identity import paper_id, slug, title_key
+from .identity import claim_id, slug, title_key
 from .parser import DumpParser, Occurrence, shorten
 from .reader import read_lines
 from .writer import BATCH_ROWS
@@ -91,17 +91,12 @@ class PaperTable:
         )
 
     def _resolve(self, key):
-        """The id for this title key, and the stored paper if it was seen before.
+        """The id for this title key, and the stored paper if it was seen before."""
+        return claim_id(key, self.seen, self._stored_with_key)
 
-        Two different keys can share a hash; the later one then takes the next free id.
-        """
-        pid = paper_id(key)
-        while pid in self.seen:
-            existing = self._stored(pid)
-            if title_key(existing["title"]) == key:
-                return pid, existing
-            pid += 1
-        return pid, None
+    def _stored_with_key(self, pid):
+        row = self._stored(pid)
+        return title_key(row["title"]), row
 
     def _stored(self, pid):
         if pid in self.queued:

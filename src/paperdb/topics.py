@@ -60,9 +60,8 @@ def default_taxonomy_path():
 
 
 class Taxonomy:
-    def __init__(self, topics, source="topics.toml"):
+    def __init__(self, topics):
         self.topics = topics
-        self.source = str(source)
         self.by_slug = {topic.slug: topic for topic in topics}
         self.children = {}
         for topic in topics:
@@ -138,7 +137,7 @@ def load_taxonomy(path=None):
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TaxonomyError(f"{label}: invalid TOML: {exc}") from None
-    return Taxonomy(_check(data, text, label), source=label)
+    return Taxonomy(_check(data, text, label))
 
 
 def _check(data, text, label):
