@@ -266,7 +266,3 @@ def check_command(db_path):
             click.echo(f"problem: {problem}", err=True)
         raise click.ClickException(f"{db_path}: {len(problems)} problem(s) found")
     click.echo(f"{db_path}: ok")
-
-
-def main():
-    cli(prog_name="paperdb")
