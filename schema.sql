@@ -1,6 +1,10 @@
 -- paperdb schema: the one statement of what papers.db holds.
 -- The README documents every table and column; keep the two in step.
 -- Bump user_version whenever a table or column changes.
+-- 16 KiB pages (first: the size is fixed when the first table is written). An abstract
+-- is ~1.4 KB, so 4 KiB pages left a quarter of the papers table empty; measured on the
+-- synthetic 100k corpus: 427 -> 403 MB and a 16% faster build (docs/PERFORMANCE.md).
+PRAGMA page_size = 16384;
 PRAGMA user_version = 1;
 
 -- One row per input dump (a copied Daily Papers page or search result).
