@@ -5,7 +5,7 @@
 -- is ~1.4 KB, so 4 KiB pages left a quarter of the papers table empty; measured on the
 -- synthetic 100k corpus: 427 -> 403 MB and a 16% faster build (docs/PERFORMANCE.md).
 PRAGMA page_size = 16384;
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 
 -- One row per input dump (a copied Daily Papers page or search result).
 CREATE TABLE listings (
@@ -40,6 +40,10 @@ CREATE TABLE paper_listings (
     listing_id INTEGER NOT NULL REFERENCES listings(id),
     position INTEGER NOT NULL,        -- 1-based rank of the paper within the dump
     line INTEGER NOT NULL,            -- line of the title in the dump
+    abstract_line INTEGER NOT NULL,   -- line of the abstract in the dump
+    title TEXT,                       -- the title as written here, when not papers.title
+    abstract TEXT,                    -- the abstract shown here, when not papers.abstract
+                                      -- (a conflict: papers keeps the longer one)
     PRIMARY KEY (listing_id, position)
 ) WITHOUT ROWID;
 CREATE INDEX paper_listings_paper_id ON paper_listings(paper_id);
@@ -66,7 +70,6 @@ CREATE INDEX paper_repos_repo_id ON paper_repos(repo_id);
 
 -- Every other link: GitHub owner pages, github.io pages, Hugging Face, DOIs, project pages ...
 CREATE TABLE links (
-    id INTEGER PRIMARY KEY,
     paper_id INTEGER NOT NULL REFERENCES papers(id),
     url TEXT NOT NULL,                -- cleaned: no trailing punctuation or LaTeX wrapping
     host TEXT NOT NULL,               -- lower-cased host name
@@ -151,15 +154,29 @@ CREATE TABLE acronyms (
     PRIMARY KEY (short, long)
 ) WITHOUT ROWID;
 
--- What the parser could not turn into a paper, or had to decide.
+-- Where each definition was found: what the acronyms counts are computed from, kept so
+-- that `paperdb build --incremental` can recount without reading unchanged dumps.
+CREATE TABLE acronym_definitions (
+    listing_id INTEGER NOT NULL REFERENCES listings(id),
+    line INTEGER NOT NULL,            -- line of the dump that defines it
+    short TEXT NOT NULL,
+    long TEXT NOT NULL,
+    text_hash INTEGER NOT NULL,       -- of the line's text: a text in several dumps counts once
+    PRIMARY KEY (listing_id, line, short, long)
+) WITHOUT ROWID;
+
+-- What the parser could not turn into a paper, or had to decide. Ordered by listing and
+-- line (file-wide warnings first; a skipped file, with no listing, last).
 CREATE TABLE build_warnings (
     id INTEGER PRIMARY KEY,
     listing_id INTEGER REFERENCES listings(id),
     line INTEGER,                     -- line in the dump, when the warning is about one
     kind TEXT NOT NULL,               -- e.g. 'title-without-abstract', 'abstract-conflict'
-    message TEXT NOT NULL
+    message TEXT NOT NULL,
+    paper_id INTEGER REFERENCES papers(id)  -- the paper an 'abstract-conflict' is about
 );
 CREATE INDEX build_warnings_listing_id ON build_warnings(listing_id);
+CREATE INDEX build_warnings_paper_id ON build_warnings(paper_id);
 
 -- Key/value facts about the build: tool and schema version, counts, source hashes.
 CREATE TABLE build_info (

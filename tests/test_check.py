@@ -252,8 +252,8 @@ def test_paper_without_any_listing(db):
 def test_dangling_paper_listings_row(db):
     run(
         db,
-        "INSERT INTO paper_listings (paper_id, listing_id, position, line)"
-        " VALUES (12345, 1, 999, 9999)",
+        "INSERT INTO paper_listings (paper_id, listing_id, position, line, abstract_line)"
+        " VALUES (12345, 1, 999, 9999, 10000)",
     )
     assert check_database(db) == [
         "paper_listings: 1 row has a paper_id with no papers row (paper_id 12345)",

@@ -8,6 +8,7 @@ half: a paper that only says "MoE" is indexed with "mixture of experts" too, and
 reverse, so any SQLite client finds it either way.
 """
 
+import hashlib
 import re
 from collections import Counter, defaultdict
 
@@ -77,21 +78,17 @@ def _best_long_form(letters, candidate):
     return candidate[start:]
 
 
+def text_hash(text):
+    """A hash of a line's text that is the same in every process (Python's hash() is not)."""
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 class AcronymHarvest:
-    """Collects definitions across all papers; then decides each short form's meaning."""
+    """Each short form's meaning, decided from how many texts define it which way."""
 
-    def __init__(self):
-        self.pairs = Counter()  # (short, long) -> abstracts defining it
-        self._seen = set()  # hashes of the texts already counted (a paper in several dumps)
-
-    def add(self, text):
-        if "(" not in text:
-            return
-        found = set(find_definitions(text))
-        if found and hash(text) not in self._seen:
-            self._seen.add(hash(text))
-            for pair in found:
-                self.pairs[pair] += 1
+    def __init__(self, counts):
+        self.pairs = Counter(counts)  # (short, long) -> distinct texts defining it
 
     def rows(self):
         return [

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .enrich import Enricher, harvest_acronyms, write_topics
+from .enrich import Enricher, count_acronyms, harvest_acronyms, write_acronyms, write_topics
 from .errors import BuildError, InputError, PaperdbError
 from .extract import Extractor
 from .papers import PaperTable
@@ -81,15 +81,17 @@ def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None, on_pr
     try:
         with DatabaseWriter(output) as writer:
             write_topics(writer, taxonomy)
-            expansions = _write_acronyms(writer, harvest_acronyms(dumps, progress))
+            listings = list(enumerate(dumps, start=1))
+            harvest_acronyms(writer, listings, progress)
+            expansions = write_acronyms(writer, count_acronyms(writer))
             stage("acronyms")
             extractor = Extractor(writer, Enricher(taxonomy, expansions))
             builder = PaperTable(writer, warn, extractor, progress)
             input_warnings = list(result.warnings)
-            for listing_id, dump in enumerate(dumps, start=1):
+            for listing_id, dump in listings:
                 progress(f"reading {dump.name} ({listing_id}/{len(dumps)} files)")
                 builder.add_dump(listing_id, dump)
-            _store_input_warnings(writer, dumps, input_warnings)
+            store_input_warnings(writer, dumps, input_warnings)
             builder.finish()
             stage("papers_links_topics")
             progress(f"building the full-text index of {builder.papers:,} papers")
@@ -122,7 +124,7 @@ class _Stopwatch:
         self.last = now
 
 
-def _store_input_warnings(writer, dumps, warnings):
+def store_input_warnings(writer, dumps, warnings):
     """Warnings about whole files (cp1252, skipped) go to build_warnings like the others."""
     listing_of = {str(dump.path): listing_id for listing_id, dump in enumerate(dumps, start=1)}
     for warning in warnings:
@@ -133,6 +135,7 @@ def _store_input_warnings(writer, dumps, warnings):
                 "line": warning.line,
                 "kind": warning.kind,
                 "message": str(warning),
+                "paper_id": None,
             },
         )
 
@@ -157,24 +160,6 @@ def _inspect_all(files, skip_bad, warn):
     for exc in errors:
         warn(exc.path, None, "skipped-file", f"skipped: {exc}")
     return dumps
-
-
-def _write_acronyms(writer, harvest):
-    """Store every definition found; returns the expansions the search index will use."""
-    expansions = harvest.expansions()
-    writer.executemany(
-        "INSERT INTO acronyms (short, long, papers, used_for_search) VALUES (?, ?, ?, ?)",
-        [
-            (
-                row["short"],
-                row["long"],
-                row["papers"],
-                int(expansions.get(row["short"]) == row["long"]),
-            )
-            for row in harvest.rows()
-        ],
-    )
-    return expansions
 
 
 def _write_build_info(writer, dumps, result):

@@ -4,6 +4,18 @@ topics and search aliases."""
 from .identity import claim_id, repo_key
 from .links import RepoMention, extract_links
 
+# The paper that mentions a repository first, papers in order of first appearance.
+FIRST_MENTION = """
+SELECT papers.title, papers.abstract FROM paper_repos
+JOIN papers ON papers.id = paper_repos.paper_id
+WHERE paper_repos.repo_id = ?
+ORDER BY papers.first_listing_id, (
+    SELECT min(position) FROM paper_listings
+    WHERE paper_listings.paper_id = papers.id
+      AND paper_listings.listing_id = papers.first_listing_id)
+LIMIT 1
+"""
+
 
 class Extractor:
     """Writes the links, repositories and topics of each distinct paper as it is stored."""
@@ -12,7 +24,7 @@ class Extractor:
         self.writer = writer
         self.enricher = enricher
         self.taken_ids = set()  # ids of repositories already written
-        self.replaced = False
+        self.touched_repos = set()  # repositories whose mentions were removed or re-made
 
     def add(self, pid, title, abstract):
         """Write the paper's links and topics; returns its search aliases for its row."""
@@ -52,12 +64,22 @@ class Extractor:
         return aliases
 
     def replace(self, pid, title, abstract):
-        """The paper's abstract changed: its links and topics are those of the new text."""
-        self.writer.flush()
+        """The paper's text changed: its links and topics are those of the new text."""
+        self.remove(pid)
+        aliases = self.add(pid, title, abstract)
+        self.touched_repos.update(self.repos_of(pid))
+        return aliases
+
+    def remove(self, pid):
+        """Forget what was extracted from this paper."""
+        self.touched_repos.update(self.repos_of(pid))
         for table in ("paper_repos", "links", "paper_topics"):
             self.writer.execute(f"DELETE FROM {table} WHERE paper_id = ?", (pid,))
-        self.replaced = True
-        return self.add(pid, title, abstract)
+
+    def repos_of(self, pid):
+        self.writer.flush()
+        rows = self.writer.execute("SELECT repo_id FROM paper_repos WHERE paper_id = ?", (pid,))
+        return {repo_id for (repo_id,) in rows}
 
     def _repo_id(self, mention):
         """The repository's stable id; its row is written the first time it is mentioned.
@@ -89,8 +111,32 @@ class Extractor:
         return repo_key(full_name), True
 
     def finish(self):
+        """Drop repositories no longer mentioned; spell the others as their first mention.
+
+        Only repositories whose mentions changed after they were written (a paper's text
+        replaced, or an incremental build) need this: for the others, the first mention
+        written is already the first in paper order.
+        """
         self.writer.flush()
-        if self.replaced:  # a replaced abstract may have been the only mention of a repository
-            self.writer.execute(
-                "DELETE FROM repos WHERE id NOT IN (SELECT repo_id FROM paper_repos)"
-            )
+        for rid in sorted(self.touched_repos):
+            first = self.writer.execute(FIRST_MENTION, (rid,)).fetchone()
+            if first is None:
+                self.writer.execute("DELETE FROM repos WHERE id = ?", (rid,))
+                self.taken_ids.discard(rid)
+            else:
+                self._respell(rid, *first)
+        self.touched_repos.clear()
+
+    def _respell(self, rid, title, abstract):
+        (full_name,) = self.writer.execute(
+            "SELECT full_name FROM repos WHERE id = ?", (rid,)
+        ).fetchone()
+        key = repo_key(full_name)
+        for found in extract_links(f"{title} {abstract}", title):
+            if isinstance(found, RepoMention) and repo_key(found.full_name) == key:
+                if found.full_name != full_name:
+                    self.writer.execute(
+                        "UPDATE repos SET owner = ?, name = ?, full_name = ?, url = ? WHERE id = ?",
+                        (found.owner, found.name, found.full_name, found.url, rid),
+                    )
+                return

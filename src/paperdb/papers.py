@@ -50,11 +50,17 @@ class PaperTable:
             (parser.page_kind, parser.date_label, count, listing_id),
         )
 
-    def _warn(self, listing_id, dump, line, kind, message):
+    def _warn(self, listing_id, dump, line, kind, message, paper_id=None):
         self.warn(dump.path, line, kind, message)
         self.writer.add(
             "build_warnings",
-            {"listing_id": listing_id, "line": line, "kind": kind, "message": message},
+            {
+                "listing_id": listing_id,
+                "line": line,
+                "kind": kind,
+                "message": message,
+                "paper_id": paper_id,
+            },
         )
 
     def _add_occurrence(self, listing_id, dump, occurrence):
@@ -77,9 +83,11 @@ class PaperTable:
             if len(self.queued) >= BATCH_ROWS:
                 self._flush_papers()
             self.papers += 1
+            title_here = abstract_here = None
         else:
             self.extra_occurrences[pid] = self.extra_occurrences.get(pid, 1) + 1
-            self._merge_abstract(listing_id, dump, occurrence, pid, existing)
+            title_here = occurrence.title if occurrence.title != existing["title"] else None
+            abstract_here = self._merge_abstract(listing_id, dump, occurrence, pid, existing)
         self.writer.add(
             "paper_listings",
             {
@@ -87,6 +95,9 @@ class PaperTable:
                 "listing_id": listing_id,
                 "position": occurrence.position,
                 "line": occurrence.title_line,
+                "abstract_line": occurrence.abstract_line,
+                "title": title_here,
+                "abstract": abstract_here,
             },
         )
 
@@ -107,25 +118,34 @@ class PaperTable:
         return {"title": row[0], "abstract": row[1], "first_listing_id": row[2]}
 
     def _merge_abstract(self, listing_id, dump, occurrence, pid, existing):
+        """Fold this occurrence's abstract in; returns it when the paper keeps another one."""
         old, new = existing["abstract"], occurrence.abstract
         if old == new:
-            return
+            return None
         first = self.listing_names[existing["first_listing_id"]]
-        keep_new = len(new) > len(old)
         self._warn(
             listing_id,
             dump,
             occurrence.abstract_line,
             "abstract-conflict",
-            f"abstract of {shorten(occurrence.title, 50)!r} differs from the one in {first}; "
-            f"kept the longer ({max(len(old), len(new))} characters)",
+            conflict_message(occurrence.title, first, old, new),
+            paper_id=pid,
         )
-        if keep_new:
-            self._flush_papers()  # rare: write what is queued, then change the stored row
-            aliases = self.extras.replace(pid, existing["title"], new)
-            self.writer.execute(
-                "UPDATE papers SET abstract = ?, aliases = ? WHERE id = ?", (new, aliases, pid)
-            )
+        if len(new) <= len(old):
+            return new
+        # Rare: write what is queued, then change the stored rows. The occurrences so far
+        # showed the old abstract, which is no longer the paper's.
+        self._flush_papers()
+        self.writer.flush("paper_listings")
+        self.writer.execute(
+            "UPDATE paper_listings SET abstract = ? WHERE paper_id = ? AND abstract IS NULL",
+            (old, pid),
+        )
+        aliases = self.extras.replace(pid, existing["title"], new)
+        self.writer.execute(
+            "UPDATE papers SET abstract = ?, aliases = ? WHERE id = ?", (new, aliases, pid)
+        )
+        return None
 
     def _flush_papers(self):
         self.writer.flush("papers")
@@ -139,7 +159,36 @@ class PaperTable:
             [(count, pid) for pid, count in sorted(self.extra_occurrences.items())],
         )
         self.extras.finish()
-        self.writer.execute(
-            "UPDATE listings SET warning_count ="
-            " (SELECT count(*) FROM build_warnings WHERE listing_id = listings.id)"
-        )
+        finish_warnings(self.writer)
+
+
+def conflict_message(title, first_listing, old, new):
+    return (
+        f"abstract of {shorten(title, 50)!r} differs from the one in {first_listing}; "
+        f"kept the longer ({max(len(old), len(new))} characters)"
+    )
+
+
+def finish_warnings(writer):
+    """Number the warnings in listing and line order, and count them per listing.
+
+    The order does not depend on when a warning was found, so a full and an incremental
+    build give the same rows.
+    """
+    writer.flush("build_warnings")
+    writer.execute(
+        "CREATE TEMP TABLE sorted_warnings AS SELECT listing_id, line, kind, message, paper_id"
+        " FROM build_warnings ORDER BY listing_id IS NULL, listing_id, line IS NOT NULL, line,"
+        " kind, message"
+    )
+    writer.execute("DELETE FROM build_warnings")
+    writer.execute(
+        "INSERT INTO build_warnings (listing_id, line, kind, message, paper_id)"
+        " SELECT listing_id, line, kind, message, paper_id FROM temp.sorted_warnings"
+        " ORDER BY rowid"
+    )
+    writer.execute("DROP TABLE temp.sorted_warnings")
+    writer.execute(
+        "UPDATE listings SET warning_count ="
+        " (SELECT count(*) FROM build_warnings WHERE listing_id = listings.id)"
+    )
