@@ -16,7 +16,8 @@ from . import __version__
 from .enrich import Enricher, count_acronyms, harvest_acronyms, write_acronyms, write_topics
 from .errors import BuildError, InputError, PaperdbError
 from .extract import Extractor
-from .papers import PaperTable
+from .incremental import FullBuildNeeded, Update, plan_update
+from .papers import PaperTable, finish_warnings
 from .reader import discover, inspect
 from .schema import schema_version
 from .topics import load_taxonomy
@@ -47,12 +48,25 @@ class BuildResult:
     skipped: list = field(default_factory=list)  # non-dump files found in input folders
     seconds: float = 0.0
     timings: dict = field(default_factory=dict)  # seconds per stage, in order
+    mode: str = "full"  # 'full', 'incremental', or 'unchanged' (nothing to do)
+    reason: str = ""  # what the incremental build found, or why it built in full
 
 
-def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None, on_progress=None):
+def build(
+    inputs,
+    output,
+    *,
+    skip_bad=False,
+    topics=None,
+    incremental=False,
+    on_warning=None,
+    on_progress=None,
+):
     """Build `output` from dump files and folders; returns a BuildResult.
 
-    `topics` is a taxonomy TOML file (default: the bundled one). Raises a PaperdbError
+    `topics` is a taxonomy TOML file (default: the bundled one). With `incremental`, an
+    existing `output` is updated by reading only the dumps that changed (incremental.py);
+    when that cannot be exact, a full build runs and `result.reason` says why. Raises a PaperdbError
     (and leaves any existing `output` untouched) when an input or the taxonomy is
     unusable and `skip_bad` is false, or when the database cannot be written.
     `on_warning(BuildWarning)` is called as warnings arise, `on_progress(text)` with a
@@ -77,8 +91,15 @@ def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None, on_pr
     if not dumps:
         raise BuildError("no dump files to build from (looked for *.txt in the inputs given)")
     stage("inspect")
+    input_warnings = list(result.warnings)
 
     try:
+        if incremental and _update(
+            output, dumps, taxonomy, input_warnings, result, warn, stage, progress
+        ):
+            result.seconds = time.perf_counter() - started
+            return result
+        del result.warnings[len(input_warnings) :]
         with DatabaseWriter(output) as writer:
             write_topics(writer, taxonomy)
             listings = list(enumerate(dumps, start=1))
@@ -87,7 +108,6 @@ def build(inputs, output, *, skip_bad=False, topics=None, on_warning=None, on_pr
             stage("acronyms")
             extractor = Extractor(writer, Enricher(taxonomy, expansions))
             builder = PaperTable(writer, warn, extractor, progress)
-            input_warnings = list(result.warnings)
             for listing_id, dump in listings:
                 progress(f"reading {dump.name} ({listing_id}/{len(dumps)} files)")
                 builder.add_dump(listing_id, dump)
@@ -122,6 +142,67 @@ class _Stopwatch:
         now = time.perf_counter()
         self.timings[name] = round(now - self.last, 3)
         self.last = now
+
+
+def _update(output, dumps, taxonomy, input_warnings, result, warn, stage, progress):
+    """Update `output` in place of a full build; False (with result.reason) if it can't be."""
+    if not output.is_file():
+        result.reason = f"no {output} to update yet"
+        return False
+    try:
+        changes = plan_update(output, dumps, taxonomy)
+    except FullBuildNeeded as exc:
+        result.reason = str(exc)
+        return False
+    dump_paths = {str(dump.path) for dump in dumps}
+    fresh_paths = {str(dump.path) for _, dump in changes.fresh}
+    file_warnings = [w for w in input_warnings if w.source not in dump_paths]
+    if changes.nothing and sorted(map(str, file_warnings)) == changes.file_warnings:
+        result.mode, result.reason = "unchanged", "no dump changed"
+        _counts_from(output, result)
+        return True
+    try:
+        with DatabaseWriter(output, update=True) as writer:
+            Update(writer, changes, dumps, taxonomy, warn, progress).run()
+            ours = [w for w in input_warnings if w.source in fresh_paths]
+            store_input_warnings(writer, dumps, ours + file_warnings)
+            finish_warnings(writer)
+            stage("update")
+            result.files = len(dumps)
+            (result.occurrences,) = writer.execute("SELECT count(*) FROM paper_listings").fetchone()
+            (result.papers,) = writer.execute("SELECT count(*) FROM papers").fetchone()
+            result.warnings = _stored_warnings(writer, dumps)
+            writer.execute("DELETE FROM build_info")
+            _write_build_info(writer, dumps, result)
+            writer.commit()
+            stage("commit")
+    except FullBuildNeeded as exc:
+        result.reason = str(exc)
+        return False
+    result.mode, result.reason = "incremental", changes.summary()
+    return True
+
+
+def _counts_from(output, result):
+    conn = sqlite3.connect(f"{output.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        info = dict(conn.execute("SELECT key, value FROM build_info"))
+        result.files = int(info["listings"])
+        result.occurrences = int(info["paper_occurrences"])
+        result.papers = int(info["papers"])
+        result.warnings = _stored_warnings(conn, None)
+    finally:
+        conn.close()
+
+
+def _stored_warnings(db, dumps):
+    """Every warning the database holds, as BuildWarnings (an incremental build's total)."""
+    rows = db.execute(
+        "SELECT listings.name, build_warnings.line, build_warnings.kind, build_warnings.message"
+        " FROM build_warnings LEFT JOIN listings ON listings.id = build_warnings.listing_id"
+        " ORDER BY build_warnings.id"
+    ).fetchall()
+    return [BuildWarning(name or "", line, kind, message) for name, line, kind, message in rows]
 
 
 def store_input_warnings(writer, dumps, warnings):

@@ -106,15 +106,24 @@ def cli():
     type=click.Path(path_type=Path),
     help="Topic taxonomy (TOML) to use instead of the bundled one.",
 )
+@click.option(
+    "--incremental",
+    is_flag=True,
+    help="Update an existing output, reading only new, changed or removed dumps.",
+)
 @click.option("--strict", is_flag=True, help="Exit with status 2 if the build reported warnings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors (no summary, no progress).")
 @reports_errors
-def build_command(paths, output, skip_bad, topics_path, strict, quiet):
+def build_command(paths, output, skip_bad, topics_path, incremental, strict, quiet):
     """Build a database from dump files and folders of *.txt dumps.
 
-    With no PATHS, builds from the bundled dumps in data/seeds. Example:
+    With no PATHS, builds from the bundled dumps in data/seeds. With --incremental, an
+    existing output is brought up to date by reading only the dumps whose sha256 changed,
+    and those added or removed; the result is the same as a full build. Examples:
 
         paperdb build data/seeds extra/listing.txt -o papers.db
+
+        paperdb build --incremental dumps/ -o papers.db
     """
 
     progress = ProgressLine(enabled=not quiet)
@@ -130,6 +139,7 @@ def build_command(paths, output, skip_bad, topics_path, strict, quiet):
             output,
             skip_bad=skip_bad,
             topics=topics_path,
+            incremental=incremental,
             on_warning=show_warning,
             on_progress=progress,
         )
@@ -138,8 +148,12 @@ def build_command(paths, output, skip_bad, topics_path, strict, quiet):
     if not quiet:
         for path in result.skipped:
             click.echo(f"skipped (not a .txt dump): {path}", err=True)
+        if incremental:
+            how = {"full": "full build", "incremental": "updated", "unchanged": "up to date"}
+            click.echo(f"{how[result.mode]}: {result.reason}", err=True)
+        verb = "Kept" if result.mode == "unchanged" else "Built"
         click.echo(
-            f"Built {result.output}: {result.files} files, {result.occurrences} paper "
+            f"{verb} {result.output}: {result.files} files, {result.occurrences} paper "
             f"occurrences, {result.papers} distinct papers, {len(result.warnings)} warnings "
             f"({result.seconds:.2f} s)"
         )

@@ -69,11 +69,16 @@ class Enricher:
 
 def write_topics(writer, taxonomy):
     """The taxonomy itself, with the rules each topic matched with."""
+    for row in topic_rows(taxonomy):
+        writer.add("topics", row)
+
+
+def topic_rows(taxonomy):
+    rows = []
     for topic in taxonomy.topics:
         parent = taxonomy.by_slug[topic.parent].id if topic.parent else None
         rules = {"phrases": list(topic.phrases), "acronyms": list(topic.acronyms)}
-        writer.add(
-            "topics",
+        rows.append(
             {
                 "id": topic.id,
                 "slug": topic.slug,
@@ -81,8 +86,9 @@ def write_topics(writer, taxonomy):
                 "description": topic.description,
                 "parent_id": parent,
                 "rules": json.dumps(rules, ensure_ascii=False),
-            },
+            }
         )
+    return rows
 
 
 def write_acronyms(writer, harvest):

@@ -6,6 +6,7 @@ directory entries, not bytes), and a build that fails or is killed never touches
 
 import contextlib
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -54,7 +55,8 @@ class DatabaseWriter:
     `commit()` is the only way to put the result in place.
     """
 
-    def __init__(self, output):
+    def __init__(self, output, *, update=False):
+        """`update=True` starts from a copy of the existing output instead of an empty file."""
         self.output = Path(output)
         if self.output.is_dir():
             raise BuildError(f"{self.output}: output path is a folder, not a file")
@@ -68,6 +70,12 @@ class DatabaseWriter:
             os.close(fd)
         except OSError as exc:
             raise BuildError(f"{parent}: cannot write here: {exc.strerror or exc}") from None
+        if update:
+            try:
+                shutil.copyfile(self.output, self.temp_path)
+            except OSError as exc:
+                self.temp_path.unlink(missing_ok=True)
+                raise BuildError(f"{self.output}: cannot copy: {exc.strerror or exc}") from None
         self._buffers = {}
         self.db = sqlite_utils.Database(self.temp_path)
         try:
@@ -76,7 +84,8 @@ class DatabaseWriter:
             # single fsync + rename in commit().
             self.db.execute("PRAGMA journal_mode = OFF")
             self.db.execute("PRAGMA synchronous = OFF")
-            self.db.conn.executescript(schema_sql())
+            if not update:
+                self.db.conn.executescript(schema_sql())
         except sqlite3.Error as exc:
             self.discard()
             raise BuildError(f"{self.output}: cannot create the database: {exc}") from None

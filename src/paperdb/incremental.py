@@ -1,0 +1,426 @@
+"""`paperdb build --incremental`: bring an existing papers.db up to date by reading only the
+dumps that are new, changed (another sha256) or gone.
+
+The result has the same rows as a full build of the same dumps. What a full build decides
+across dumps is recomputed from what the database keeps:
+- a paper's title, kept abstract, first listing, count and conflict warnings from its rows
+  in paper_listings, which keep any title or abstract that differs from the papers row;
+- the acronym counts, and so every paper's aliases, from acronym_definitions;
+- a repository's spelling from its first mention, papers in order of first appearance.
+The full-text index is updated row by row (FTS5 'delete' and insert), not rebuilt.
+
+When that cannot be exact (another paperdb version, schema or taxonomy built the file, or
+an id collision is involved) `FullBuildNeeded` says why, and build() runs a full build.
+"""
+
+import sqlite3
+from dataclasses import dataclass, field
+
+from . import __version__
+from .enrich import (
+    Enricher,
+    count_acronyms,
+    harvest_acronyms,
+    topic_rows,
+    write_acronyms,
+)
+from .extract import Extractor
+from .identity import repo_key, slug, stable_id, title_key
+from .papers import PaperTable, conflict_message
+from .schema import schema_version
+
+
+class FullBuildNeeded(Exception):
+    """The existing database cannot be updated exactly; the message says why."""
+
+
+@dataclass
+class Changes:
+    """How the dumps differ from the listings the database was built from."""
+
+    kept: dict = field(default_factory=dict)  # name -> (old id, new id): same sha256
+    fresh: list = field(default_factory=list)  # [(new id, dump)]: changed or new
+    gone: list = field(default_factory=list)  # old ids of changed or removed listings
+    changed: list = field(default_factory=list)  # names
+    added: list = field(default_factory=list)
+    removed: list = field(default_factory=list)
+    file_warnings: list = field(default_factory=list)  # stored, about no listing (sorted)
+
+    @property
+    def nothing(self):
+        return not (self.fresh or self.gone) and all(old == new for old, new in self.kept.values())
+
+    def summary(self):
+        return (
+            f"{len(self.changed)} changed, {len(self.added)} new, {len(self.removed)} removed, "
+            f"{len(self.kept)} unchanged dumps"
+        )
+
+
+def plan_update(output, dumps, taxonomy):
+    """The Changes from the database at `output` to `dumps`; FullBuildNeeded if it can't be."""
+    try:
+        conn = sqlite3.connect(f"{output.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise FullBuildNeeded(f"cannot open {output}: {exc}") from None
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != schema_version():
+            raise FullBuildNeeded(f"{output} has schema version {version}, not {schema_version()}")
+        info = dict(conn.execute("SELECT key, value FROM build_info"))
+        if info.get("tool_version") != __version__:
+            raise FullBuildNeeded(
+                f"{output} was built by paperdb {info.get('tool_version')}, this is {__version__}"
+            )
+        stored_topics = conn.execute(
+            "SELECT id, slug, name, description, parent_id, rules FROM topics ORDER BY id"
+        ).fetchall()
+        if stored_topics != [tuple(row.values()) for row in topic_rows(taxonomy)]:
+            raise FullBuildNeeded(f"{output} was built with another topic taxonomy")
+        old = {
+            name: (lid, sha)
+            for lid, name, sha in conn.execute("SELECT id, name, sha256 FROM listings")
+        }
+        file_warnings = sorted(
+            message
+            for (message,) in conn.execute(
+                "SELECT message FROM build_warnings WHERE listing_id IS NULL"
+            )
+        )
+    except sqlite3.Error as exc:
+        raise FullBuildNeeded(f"cannot read {output}: {exc}") from None
+    finally:
+        conn.close()
+
+    changes = Changes(file_warnings=file_warnings)
+    names = set()
+    for new_id, dump in enumerate(dumps, start=1):
+        names.add(dump.name)
+        before = old.get(dump.name)
+        if before and before[1] == dump.sha256:
+            changes.kept[dump.name] = (before[0], new_id)
+            continue
+        changes.fresh.append((new_id, dump))
+        if before:
+            changes.changed.append(dump.name)
+            changes.gone.append(before[0])
+        else:
+            changes.added.append(dump.name)
+    for name, (lid, _) in sorted(old.items()):
+        if name not in names:
+            changes.removed.append(name)
+            changes.gone.append(lid)
+    return changes
+
+
+# Tables whose listing_id follows the listings' ids when they are renumbered.
+LISTING_COLUMNS = [
+    ("listings", "id"),
+    ("paper_listings", "listing_id"),
+    ("papers", "first_listing_id"),
+    ("build_warnings", "listing_id"),
+    ("acronym_definitions", "listing_id"),
+]
+
+
+class Update:
+    """Applies Changes to the copy of the database a DatabaseWriter holds."""
+
+    def __init__(self, writer, changes, dumps, taxonomy, warn, progress):
+        self.writer = writer
+        self.changes = changes
+        self.dumps = dumps
+        self.taxonomy = taxonomy
+        self.warn = warn
+        self.progress = progress
+        self.listing_names = {lid: dump.name for lid, dump in enumerate(dumps, start=1)}
+        self.listing_paths = {lid: dump.path for lid, dump in enumerate(dumps, start=1)}
+        self.fresh_ids = {lid for lid, _ in changes.fresh}
+
+    def run(self):
+        affected = self._drop_gone_listings()
+        self._renumber_listings()
+        old_expansions = dict(
+            self.writer.execute("SELECT short, long FROM acronyms WHERE used_for_search = 1")
+        )
+        harvest_acronyms(self.writer, self.changes.fresh, self.progress)
+        expansions = write_acronyms(self.writer, count_acronyms(self.writer))
+        self.extractor = _Extractor(self.writer, Enricher(self.taxonomy, expansions))
+        self.extractor.taken_ids = {rid for (rid,) in self.writer.execute("SELECT id FROM repos")}
+
+        reader = _Reparse(self.writer, self.warn, self.progress)
+        for listing_id, dump in self.changes.fresh:
+            self.progress(f"reading {dump.name}")
+            reader.add_dump(listing_id, dump)
+        self.writer.flush()
+        affected |= reader.affected
+        for number, pid in enumerate(sorted(affected), start=1):
+            if number % 2000 == 0:
+                self.progress(f"updating papers: {number:,} of {len(affected):,}")
+            self._replay(pid)
+        self._update_aliases(old_expansions, expansions)
+        self._drop_unmentioned_repos()
+        self.extractor.finish()
+
+    def _drop_gone_listings(self):
+        """Remove what changed and removed dumps gave; returns the papers they touched."""
+        gone = self.changes.gone
+        if not gone:
+            self.writer.execute("DELETE FROM build_warnings WHERE listing_id IS NULL")
+            return set()
+        marks = ", ".join("?" for _ in gone)
+        affected = {
+            pid
+            for (pid,) in self.writer.execute(
+                f"SELECT DISTINCT paper_id FROM paper_listings WHERE listing_id IN ({marks})", gone
+            )
+        }
+        for table in ("paper_listings", "build_warnings", "acronym_definitions"):
+            self.writer.execute(f"DELETE FROM {table} WHERE listing_id IN ({marks})", gone)
+        self.writer.execute(f"DELETE FROM listings WHERE id IN ({marks})", gone)
+        self.writer.execute("DELETE FROM build_warnings WHERE listing_id IS NULL")
+        return affected
+
+    def _renumber_listings(self):
+        """Listing ids follow name order: a new dump can move the ids of those after it."""
+        moves = [(old, new) for old, new in self.changes.kept.values() if old != new]
+        if not moves:
+            return
+        # Through negative ids, so that no two rows share an id halfway.
+        for old, new in moves:
+            for table, column in LISTING_COLUMNS:
+                self.writer.execute(
+                    f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (-new, old)
+                )
+        for table, column in LISTING_COLUMNS:
+            self.writer.execute(f"UPDATE {table} SET {column} = -{column} WHERE {column} < 0")
+
+    def _replay(self, pid):
+        """Fold the paper's occurrences again, as a full build would, and store the result."""
+        old = self.writer.execute(
+            "SELECT title, abstract, aliases, first_listing_id, listing_count FROM papers"
+            " WHERE id = ?",
+            (pid,),
+        ).fetchone()
+        if old is not None:
+            _refuse_if_collision(self.writer, pid, title_key(old[0]))
+        rows = self.writer.execute(
+            "SELECT listing_id, position, abstract_line, title, abstract FROM paper_listings"
+            " WHERE paper_id = ? ORDER BY listing_id, position",
+            (pid,),
+        ).fetchall()
+        if not rows:
+            self._delete_paper(pid, old)
+            return
+        texts = [
+            (
+                listing_id,
+                position,
+                abstract_line,
+                title if title is not None else old[0],
+                abstract if abstract is not None else old[1],
+            )
+            for listing_id, position, abstract_line, title, abstract in rows
+        ]
+        first_listing, _, _, title, kept = texts[0]
+        conflicts = []
+        for listing_id, _, abstract_line, title_here, abstract in texts[1:]:
+            if abstract != kept:
+                message = conflict_message(
+                    title_here, self.listing_names[first_listing], kept, abstract
+                )
+                conflicts.append((listing_id, abstract_line, message))
+                if len(abstract) > len(kept):
+                    kept = abstract
+        self._store_occurrences(pid, rows, texts, title, kept)
+        self._store_conflicts(pid, conflicts)
+
+        if old is not None and (title, kept) == (old[0], old[1]):
+            self.writer.execute(
+                "UPDATE papers SET first_listing_id = ?, listing_count = ? WHERE id = ?",
+                (first_listing, len(rows), pid),
+            )
+            # Its place in paper order may have moved: its repositories' first mentions too.
+            self.extractor.touched_repos.update(self.extractor.repos_of(pid))
+            return
+        if old is None:
+            aliases = self.extractor.add(pid, title, kept)
+            # Written in id order, not paper order: the first mention is settled at the end.
+            self.extractor.touched_repos.update(self.extractor.repos_of(pid))
+            self.writer.execute(
+                "INSERT INTO papers (id, title, abstract, slug, first_listing_id,"
+                " listing_count, aliases) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (pid, title, kept, slug(title_key(title)), first_listing, len(rows), aliases),
+            )
+        else:
+            _unindex(self.writer, pid, old[0], old[1], old[2])
+            aliases = self.extractor.replace(pid, title, kept)
+            self.writer.execute(
+                "UPDATE papers SET title = ?, abstract = ?, first_listing_id = ?,"
+                " listing_count = ?, aliases = ? WHERE id = ?",
+                (title, kept, first_listing, len(rows), aliases, pid),
+            )
+        _index(self.writer, pid, title, kept, aliases)
+
+    def _store_occurrences(self, pid, rows, texts, title, kept):
+        """Each occurrence keeps its title and abstract only where they are not the paper's."""
+        for (_, _, _, stored_title, stored_abstract), (lid, position, _, t, a) in zip(
+            rows, texts, strict=True
+        ):
+            title_here = t if t != title else None
+            abstract_here = a if a != kept else None
+            if (title_here, abstract_here) != (stored_title, stored_abstract):
+                self.writer.execute(
+                    "UPDATE paper_listings SET title = ?, abstract = ?"
+                    " WHERE listing_id = ? AND position = ?",
+                    (title_here, abstract_here, lid, position),
+                )
+
+    def _store_conflicts(self, pid, conflicts):
+        self.writer.execute("DELETE FROM build_warnings WHERE paper_id = ?", (pid,))
+        for listing_id, line, message in conflicts:
+            if listing_id in self.fresh_ids:
+                self.warn(self.listing_paths[listing_id], line, "abstract-conflict", message)
+            self.writer.execute(
+                "INSERT INTO build_warnings (listing_id, line, kind, message, paper_id)"
+                " VALUES (?, ?, 'abstract-conflict', ?, ?)",
+                (listing_id, line, message, pid),
+            )
+
+    def _delete_paper(self, pid, old):
+        """No dump lists this paper any more."""
+        if old is None:
+            return
+        _refuse_if_collision(self.writer, pid, title_key(old[0]), removing=True)
+        _unindex(self.writer, pid, old[0], old[1], old[2])
+        self.extractor.remove(pid)
+        self.writer.execute("DELETE FROM build_warnings WHERE paper_id = ?", (pid,))
+        self.writer.execute("DELETE FROM papers WHERE id = ?", (pid,))
+
+    def _update_aliases(self, old_expansions, expansions):
+        """A short form whose meaning changed changes the aliases of every paper using it."""
+        changed = {
+            short
+            for short in old_expansions.keys() | expansions.keys()
+            if old_expansions.get(short) != expansions.get(short)
+        }
+        terms = set(changed)
+        for short in changed:
+            terms.update(filter(None, (old_expansions.get(short), expansions.get(short))))
+        candidates = set()
+        for term in sorted(terms):
+            # The index stems and folds case, so it finds every paper the exact phrase
+            # matcher can, and some more; the aliases are then recomputed exactly.
+            phrase = '"' + term.replace('"', '""') + '"'
+            candidates.update(
+                rowid
+                for (rowid,) in self.writer.execute(
+                    "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?", (phrase,)
+                )
+            )
+        enricher = self.extractor.enricher
+        for pid in sorted(candidates):
+            title, abstract, aliases = self.writer.execute(
+                "SELECT title, abstract, aliases FROM papers WHERE id = ?", (pid,)
+            ).fetchone()
+            _, new_aliases = enricher.enrich(title, abstract)
+            if new_aliases != aliases:
+                _unindex(self.writer, pid, title, abstract, aliases)
+                self.writer.execute(
+                    "UPDATE papers SET aliases = ? WHERE id = ?", (new_aliases, pid)
+                )
+                _index(self.writer, pid, title, abstract, new_aliases)
+
+    def _drop_unmentioned_repos(self):
+        """Check that removing unmentioned repositories cannot move another one's id."""
+        self.writer.flush()
+        for rid in sorted(self.extractor.touched_repos):
+            mentioned = self.writer.execute(
+                "SELECT 1 FROM paper_repos WHERE repo_id = ? LIMIT 1", (rid,)
+            ).fetchone()
+            if mentioned is None:
+                (full_name,) = self.writer.execute(
+                    "SELECT full_name FROM repos WHERE id = ?", (rid,)
+                ).fetchone()
+                _refuse_if_collision(
+                    self.writer, rid, repo_key(full_name), removing=True, table="repos"
+                )
+
+
+class _Reparse(PaperTable):
+    """Reads changed and new dumps into paper_listings rows, each with its own text.
+
+    The fold into papers happens afterwards, paper by paper (Update._replay), once every
+    occurrence of the paper is known.
+    """
+
+    def __init__(self, writer, warn, progress):
+        super().__init__(writer, warn, None, progress)
+        self.affected = set()
+        self.new_keys = {}  # id -> title key, for papers not in the database
+
+    def _add_occurrence(self, listing_id, dump, occurrence):
+        key = title_key(occurrence.title)
+        pid = stable_id(key)
+        if pid in self.new_keys:
+            holder = self.new_keys[pid]
+        else:
+            row = self.writer.execute("SELECT title FROM papers WHERE id = ?", (pid,)).fetchone()
+            holder = title_key(row[0]) if row else None
+            if holder is None:
+                self.new_keys[pid] = holder = key
+        if holder != key:
+            raise FullBuildNeeded("two paper titles share an id hash (a full build orders them)")
+        self.affected.add(pid)
+        self.writer.add(
+            "paper_listings",
+            {
+                "paper_id": pid,
+                "listing_id": listing_id,
+                "position": occurrence.position,
+                "line": occurrence.title_line,
+                "abstract_line": occurrence.abstract_line,
+                "title": occurrence.title,
+                "abstract": occurrence.abstract,
+            },
+        )
+
+
+class _Extractor(Extractor):
+    def _repo_id(self, mention):
+        rid = super()._repo_id(mention)
+        if rid != stable_id(repo_key(mention.full_name)):
+            raise FullBuildNeeded("two repository names share an id hash")
+        return rid
+
+
+def _refuse_if_collision(writer, ident, key, *, removing=False, table="papers"):
+    """Ids only depend on input order when two keys share a hash; then build in full."""
+    key_of = (lambda row: title_key(row)) if table == "papers" else repo_key
+    column = "title" if table == "papers" else "full_name"
+    if not removing and stable_id(key) != ident:
+        raise FullBuildNeeded(f"a {table} row moved off its hashed id (a collision)")
+    above = ident + 1
+    while True:
+        row = writer.execute(f"SELECT {column} FROM {table} WHERE id = ?", (above,)).fetchone()
+        if row is None:
+            return
+        if stable_id(key_of(row[0])) <= ident:
+            raise FullBuildNeeded(f"a {table} row moved off its hashed id (a collision)")
+        above += 1
+
+
+def _index(writer, pid, title, abstract, aliases):
+    writer.execute(
+        "INSERT INTO papers_fts (rowid, title, abstract, aliases) VALUES (?, ?, ?, ?)",
+        (pid, title, abstract, aliases),
+    )
+
+
+def _unindex(writer, pid, title, abstract, aliases):
+    # External content: FTS5 removes a row's terms only when given the text it indexed.
+    writer.execute(
+        "INSERT INTO papers_fts (papers_fts, rowid, title, abstract, aliases)"
+        " VALUES ('delete', ?, ?, ?, ?)",
+        (pid, title, abstract, aliases),
+    )

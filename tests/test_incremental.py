@@ -1,0 +1,304 @@
+"""`paperdb build --incremental`: the updated file has the same content as a full build."""
+
+import os
+import shutil
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+from conftest import SEED_NAMES
+
+from paperdb.build import build
+from paperdb.check import check_database
+from paperdb.cli import cli
+from paperdb.incremental import Update
+from paperdb.parser import DumpParser, Occurrence
+from paperdb.reader import inspect, read_lines
+from paperdb.search import search
+
+QUERIES = [
+    "mamba",
+    "mixture of experts",
+    "MoE",
+    "diffusion models",
+    "vision transformer",
+    "fairseq",
+    "zorblax",
+    "quantum tensor",
+    "LLM",
+    "state space",
+]
+
+
+def content(path):
+    """Every row of every table, and the full-text index term by term, order-free."""
+    conn = sqlite3.connect(path)
+    tables = [
+        name
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'papers_fts%'"
+        )
+    ]
+    found = {name: sorted(conn.execute(f"SELECT * FROM {name}"), key=repr) for name in tables}
+    conn.execute("CREATE VIRTUAL TABLE temp.terms USING fts5vocab(main, papers_fts, 'instance')")
+    found["papers_fts terms"] = sorted(conn.execute("SELECT * FROM temp.terms"))
+    conn.close()
+    return found
+
+
+def ranked(path):
+    """What `paperdb search` returns for each query, scores included."""
+    from paperdb.database import open_database
+
+    db = open_database(path)
+    return {
+        query: [(hit.id, round(hit.score, 9), hit.snippet) for hit in search(db, query, limit=20)]
+        for query in QUERIES
+    }
+
+
+def assert_same_as_full_build(updated, folder, tmp_path):
+    full = tmp_path / "full.db"
+    build([folder], full)
+    left, right = content(updated), content(full)
+    assert left.keys() == right.keys()
+    for table in left:
+        assert left[table] == right[table], table
+    assert ranked(updated) == ranked(full)
+    assert check_database(updated) == []
+
+
+def occurrences(path):
+    """The paper occurrences of a dump file, as the parser sees them."""
+    dump = inspect(path, path.name)
+    return [item for item in DumpParser().parse(read_lines(dump)) if isinstance(item, Occurrence)]
+
+
+def edit(path, *, drop=(), replace=None, append=()):
+    """Rewrite a dump: drop the lines of some occurrences, change lines, add lines at the end."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for occurrence in drop:
+        lines[occurrence.title_line - 1] = None
+        lines[occurrence.abstract_line - 1] = None
+    for number, text in (replace or {}).items():
+        lines[number - 1] = text
+    kept = [line for line in lines if line is not None] + list(append)
+    path.write_text("\n".join(kept), encoding="utf-8")
+
+
+@pytest.fixture
+def start(tmp_path, seeds_copy):
+    """(dump folder, database built in full from it, the seeds' papers by paper id)."""
+    db = tmp_path / "papers.db"
+    build([seeds_copy], db)
+    return seeds_copy, db
+
+
+def update(folder, db):
+    result = build([folder], db, incremental=True)
+    assert result.mode == "incremental", result.reason
+    return result
+
+
+def dump(folder, prefix):
+    (path,) = [folder / name for name in SEED_NAMES if name.startswith(prefix)]
+    return path
+
+
+def shared_papers(db):
+    """Titles of papers listed in more than one dump, with the listings' names."""
+    conn = sqlite3.connect(db)
+    rows = conn.execute(
+        "SELECT papers.title, group_concat(listings.name) FROM papers"
+        " JOIN paper_listings ON paper_listings.paper_id = papers.id"
+        " JOIN listings ON listings.id = paper_listings.listing_id"
+        " GROUP BY papers.id HAVING count(*) > 1 ORDER BY papers.id"
+    ).fetchall()
+    conn.close()
+    return rows
+
+
+NEW_PAPERS = [
+    "Zorblax: Quantum Tensor Routing for Sparse Models",
+    "We introduce zorblax quantum tensor (ZQT), a routing scheme for mixture of experts "
+    "models. ZQT keeps every expert busy and cuts the communication of a training step by "
+    "half on 64 accelerators. Code is at https://github.com/Example-Org/Zorblax-Code.",
+    "Routing Without Tears: ZQT at Scale",
+    "We scale ZQT to a thousand experts and show that a state space model router trained "
+    "with a diffusion objective matches dense transformers. We release weights at "
+    "https://huggingface.co/example/zqt and code at github.com/example-org/zorblax-code.",
+]
+
+
+def test_changed_dump_gives_the_same_content_as_a_full_build(start, tmp_path):
+    folder, db = start
+    path = dump(folder, "002")
+    found = occurrences(path)
+    shared = {title for title, _ in shared_papers(db)}
+    only_here = [o for o in found if o.title not in shared][:3]
+    in_others = [o for o in found if o.title in shared]
+    longer = in_others[0]
+    edit(
+        path,
+        drop=[*only_here, in_others[1]],
+        replace={longer.abstract_line: longer.abstract + " We also release an extended version."},
+        append=NEW_PAPERS,
+    )
+    result = update(folder, db)
+    assert result.reason == f"1 changed, 0 new, 0 removed, {len(SEED_NAMES) - 1} unchanged dumps"
+    assert any(w.kind == "abstract-conflict" for w in result.warnings)
+    assert_same_as_full_build(db, folder, tmp_path)
+
+
+def test_new_dump_first_in_name_order_renumbers_listings(start, tmp_path):
+    folder, db = start
+    (title, _), *_ = shared_papers(db)
+    source = occurrences(dump(folder, "003"))
+    other = source[5]
+    lines = [
+        title.upper(),  # the same paper, spelled otherwise: its first listing now spells it
+        next(o for o in occurrences(dump(folder, "001")) if o.title == title).abstract,
+        other.title,
+        other.abstract[: len(other.abstract) // 2] + ".",  # shorter: a conflict, not kept
+        *NEW_PAPERS,
+    ]
+    (folder / "0000_first.txt").write_text("\n".join(lines), encoding="utf-8")
+    result = update(folder, db)
+    assert result.reason == f"0 changed, 1 new, 0 removed, {len(SEED_NAMES)} unchanged dumps"
+    assert_same_as_full_build(db, folder, tmp_path)
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT id FROM listings WHERE name = '0000_first.txt'").fetchone() == (1,)
+
+
+def test_removed_dump(start, tmp_path):
+    folder, db = start
+    dump(folder, "001").unlink()
+    update(folder, db)
+    assert_same_as_full_build(db, folder, tmp_path)
+
+
+def test_removing_the_dump_with_the_kept_abstract_falls_back_to_the_other(start, tmp_path):
+    folder, db = start
+    (title, names), *_ = [row for row in shared_papers(db) if "004" not in row[1]]
+    first, second = sorted(names.split(","))[:2]
+    path = folder / first
+    occurrence = next(o for o in occurrences(path) if o.title == title)
+    edit(path, replace={occurrence.abstract_line: occurrence.abstract + " A longer abstract."})
+    build([folder], db)  # the full build keeps this dump's longer abstract
+    path.unlink()
+    update(folder, db)
+    assert_same_as_full_build(db, folder, tmp_path)
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM build_warnings").fetchone() == (0,)
+
+
+def test_a_short_form_that_changes_meaning_changes_other_papers_aliases(start, tmp_path):
+    folder, db = start
+    conn = sqlite3.connect(db)
+    short, long_form, old_aliases = conn.execute(
+        "SELECT acronyms.short, acronyms.long, count(*) FROM acronyms"
+        " JOIN papers ON instr(papers.aliases, acronyms.long) > 0"
+        " WHERE acronyms.used_for_search = 1 AND acronyms.papers = 1"
+        " AND length(acronyms.short) = 3 AND acronyms.short GLOB '[A-Z][A-Z][A-Z]'"
+        " GROUP BY acronyms.short ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()
+    conn.close()
+    assert old_aliases >= 1
+    a, b, c = short.lower()
+    redefined = f"{a}arnacle {b}ellows {c}ircuit"
+    text = f"We define {redefined} ({short}) for the first time here, a {redefined} at scale."
+    (folder / "005_more.txt").write_text(
+        "\n".join(["Barnacles One: a First Study", text, "Barnacles Two: a Second Study", text]),
+        encoding="utf-8",
+    )
+    update(folder, db)
+    conn = sqlite3.connect(db)
+    assert conn.execute(
+        "SELECT long FROM acronyms WHERE short = ? AND used_for_search = 1", (short,)
+    ).fetchone() == (redefined,)
+    assert conn.execute(
+        "SELECT count(*) FROM papers WHERE instr(aliases, ?) > 0", (long_form,)
+    ).fetchone() < (old_aliases,)
+    conn.close()
+    assert_same_as_full_build(db, folder, tmp_path)
+
+
+def test_several_updates_in_a_row(start, tmp_path):
+    folder, db = start
+    moved = tmp_path / "aside.txt"
+    shutil.move(dump(folder, "004"), moved)
+    update(folder, db)
+    (folder / "006_new.txt").write_text("\n".join(NEW_PAPERS), encoding="utf-8")
+    update(folder, db)
+    shutil.move(moved, folder / moved.name)
+    update(folder, db)
+    assert_same_as_full_build(db, folder, tmp_path)
+
+
+def test_nothing_changed_leaves_the_file_alone(start):
+    folder, db = start
+    before = (db.read_bytes(), os.stat(db).st_mtime_ns)
+    result = build([folder], db, incremental=True)
+    assert (result.mode, result.papers, result.occurrences) == ("unchanged", 842, 898)
+    assert (db.read_bytes(), os.stat(db).st_mtime_ns) == before
+
+
+@pytest.mark.parametrize(
+    "setup, reason",
+    [
+        (lambda db: db.unlink(), "no {db} to update yet"),
+        (
+            lambda db: (
+                sqlite3.connect(db)
+                .execute("UPDATE topics SET name = 'x' WHERE id = 1")
+                .connection.commit()
+            ),
+            "{db} was built with another topic taxonomy",
+        ),
+        (
+            lambda db: (
+                sqlite3.connect(db)
+                .execute("UPDATE build_info SET value = '0.0.1' WHERE key = 'tool_version'")
+                .connection.commit()
+            ),
+            "{db} was built by paperdb 0.0.1, this is",
+        ),
+    ],
+    ids=["no-database", "other-taxonomy", "other-version"],
+)
+def test_falls_back_to_a_full_build_and_says_why(start, tmp_path, setup, reason):
+    folder, db = start
+    setup(db)
+    dump(folder, "003").unlink()
+    result = build([folder], db, incremental=True)
+    assert result.mode == "full"
+    assert result.reason.startswith(reason.format(db=db))
+    assert_same_as_full_build(db, folder, tmp_path)
+
+
+def test_a_failed_update_leaves_the_old_file(start, monkeypatch):
+    folder, db = start
+    before = db.read_bytes()
+    dump(folder, "003").unlink()
+
+    def fail(self):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Update, "run", fail)
+    with pytest.raises(Exception, match="No space left on device"):
+        build([folder], db, incremental=True)
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in db.parent.iterdir() if p.name.startswith(".")) == []
+
+
+def test_cli_says_what_it_did(start):
+    folder, db = start
+    runner = CliRunner()
+    unchanged = runner.invoke(cli, ["build", "--incremental", str(folder), "-o", str(db)])
+    assert unchanged.exit_code == 0, unchanged.output
+    assert "up to date: no dump changed" in unchanged.stderr
+    dump(folder, "000").unlink()
+    updated = runner.invoke(cli, ["build", "--incremental", str(folder), "-o", str(db)])
+    assert updated.exit_code == 0, updated.output
+    assert "updated: 0 changed, 0 new, 1 removed, 4 unchanged dumps" in updated.stderr
+    assert "876 paper occurrences" in updated.stdout
