@@ -131,13 +131,14 @@ def test_fts_index_is_complete(seed_db, seed_conn):
     assert indexed == matching > 5
 
 
-def test_same_title_different_abstracts_keeps_the_longer_and_warns(tmp_path):
+@pytest.mark.parametrize("workers", [0, 2])
+def test_same_title_different_abstracts_keeps_the_longer_and_warns(tmp_path, workers):
     lines = seed_lines("001")[:6]  # header, 2 papers
     first = write_dump(tmp_path, "a.txt", lines)
     changed = list(lines)
     changed[3] = changed[3] + " An extra closing sentence."
     second = write_dump(tmp_path, "b.txt", changed)
-    result = build([first, second], tmp_path / "p.db")
+    result = build([first, second], tmp_path / "p.db", workers=workers)
     conflicts = [w for w in result.warnings if w.kind == "abstract-conflict"]
     assert len(conflicts) == 1
     assert conflicts[0].line == 4 and str(conflicts[0]).startswith(f"{second}:4: abstract of")
@@ -146,6 +147,15 @@ def test_same_title_different_abstracts_keeps_the_longer_and_warns(tmp_path):
     (abstract,) = rows(conn, "SELECT abstract FROM papers WHERE title LIKE 'Investigating%'")[0]
     assert abstract.endswith("An extra closing sentence.")
     assert rows(conn, "SELECT kind, line FROM build_warnings") == [("abstract-conflict", 4)]
+    # The first dump showed the shorter abstract: its occurrence keeps it.
+    assert rows(
+        conn,
+        "SELECT listing_id, abstract IS NULL FROM paper_listings WHERE paper_id ="
+        " (SELECT id FROM papers WHERE title LIKE 'Investigating%') ORDER BY 1",
+    ) == [
+        (1, 0),
+        (2, 1),
+    ]
 
 
 def test_anomalies_are_reported_with_file_and_line_and_stored(tmp_path):
@@ -285,3 +295,12 @@ def test_every_warning_is_stored_and_counted_per_listing(tmp_path):
     ]
     info = dict(rows(conn, "SELECT key, value FROM build_info"))
     assert info["warnings"] == "3"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_extraction_in_worker_processes_gives_the_same_bytes(tmp_path, seed_db, workers):
+    """Large inputs are extracted in a process pool; the file must not depend on that."""
+    path = tmp_path / "parallel.db"
+    result = build([SEEDS], path, workers=workers)
+    assert (result.papers, result.occurrences) == (842, 898)
+    assert path.read_bytes() == seed_db.read_bytes()

@@ -18,6 +18,7 @@ from .errors import BuildError, InputError, PaperdbError
 from .extract import Extractor
 from .incremental import FullBuildNeeded, Update, plan_update
 from .papers import PaperTable, finish_warnings
+from .parallel import ExtractionQueue, default_workers
 from .reader import discover, inspect
 from .schema import schema_version
 from .topics import load_taxonomy
@@ -59,6 +60,7 @@ def build(
     skip_bad=False,
     topics=None,
     incremental=False,
+    workers=None,
     on_warning=None,
     on_progress=None,
 ):
@@ -66,7 +68,8 @@ def build(
 
     `topics` is a taxonomy TOML file (default: the bundled one). With `incremental`, an
     existing `output` is updated by reading only the dumps that changed (incremental.py);
-    when that cannot be exact, a full build runs and `result.reason` says why. Raises a PaperdbError
+    when that cannot be exact, a full build runs and `result.reason` says why. `workers` is
+    the number of extraction processes (default: parallel.default_workers). Raises a PaperdbError
     (and leaves any existing `output` untouched) when an input or the taxonomy is
     unusable and `skip_bad` is false, or when the database cannot be written.
     `on_warning(BuildWarning)` is called as warnings arise, `on_progress(text)` with a
@@ -107,12 +110,18 @@ def build(
             expansions = write_acronyms(writer, count_acronyms(writer))
             stage("acronyms")
             extractor = Extractor(writer, Enricher(taxonomy, expansions))
-            builder = PaperTable(writer, warn, extractor, progress)
-            for listing_id, dump in listings:
-                progress(f"reading {dump.name} ({listing_id}/{len(dumps)} files)")
-                builder.add_dump(listing_id, dump)
-            store_input_warnings(writer, dumps, input_warnings)
-            builder.finish()
+            if workers is None:
+                workers = default_workers(sum(dump.bytes for dump in dumps))
+            queue = ExtractionQueue(extractor, workers, topics, expansions)
+            try:
+                builder = PaperTable(writer, warn, queue, progress)
+                for listing_id, dump in listings:
+                    progress(f"reading {dump.name} ({listing_id}/{len(dumps)} files)")
+                    builder.add_dump(listing_id, dump)
+                store_input_warnings(writer, dumps, input_warnings)
+                builder.finish()
+            finally:
+                queue.close()
             stage("papers_links_topics")
             progress(f"building the full-text index of {builder.papers:,} papers")
             writer.index_full_text()

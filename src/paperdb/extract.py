@@ -17,6 +17,12 @@ LIMIT 1
 """
 
 
+def extract(enricher, title, abstract):
+    """(topic assignments, aliases, links) of one paper: pure, so it can run in a worker."""
+    assignments, aliases = enricher.enrich(title, abstract)
+    return assignments, aliases, extract_links(f"{title} {abstract}", title)
+
+
 class Extractor:
     """Writes the links, repositories and topics of each distinct paper as it is stored."""
 
@@ -28,7 +34,10 @@ class Extractor:
 
     def add(self, pid, title, abstract):
         """Write the paper's links and topics; returns its search aliases for its row."""
-        assignments, aliases = self.enricher.enrich(title, abstract)
+        return self.write(pid, *extract(self.enricher, title, abstract))
+
+    def write(self, pid, assignments, aliases, found_links):
+        """Write what extract() found in a paper; returns its aliases."""
         for assignment in assignments:
             self.writer.add(
                 "paper_topics",
@@ -39,7 +48,7 @@ class Extractor:
                     "evidence": assignment.evidence,
                 },
             )
-        for found in extract_links(f"{title} {abstract}", title):
+        for found in found_links:
             if isinstance(found, RepoMention):
                 self.writer.add(
                     "paper_repos",

@@ -19,8 +19,9 @@ class PaperTable:
         self.writer = writer
         self.warn = warn
         self.progress = progress
-        self.extras = extractions
+        self.extractions = extractions  # a parallel.ExtractionQueue
         self.seen = set()  # ids of papers already written (or queued)
+        self.pending = {}  # id -> row for papers whose extraction is not written yet
         self.queued = {}  # id -> row for papers still in the insert buffer
         self.extra_occurrences = {}  # id -> occurrences beyond the first
         self.listing_names = {}
@@ -67,21 +68,19 @@ class PaperTable:
         key = title_key(occurrence.title)
         pid, existing = self._resolve(key)
         if existing is None:
-            aliases = self.extras.add(pid, occurrence.title, occurrence.abstract)
-            row = {
+            self.pending[pid] = {
                 "id": pid,
                 "title": occurrence.title,
                 "abstract": occurrence.abstract,
                 "slug": slug(key),
                 "first_listing_id": listing_id,
                 "listing_count": 1,
-                "aliases": aliases,
+                "aliases": "",
             }
             self.seen.add(pid)
-            self.queued[pid] = row
-            self.writer.add("papers", row)
-            if len(self.queued) >= BATCH_ROWS:
-                self._flush_papers()
+            self._write_extracted(
+                self.extractions.submit(pid, occurrence.title, occurrence.abstract)
+            )
             self.papers += 1
             title_here = abstract_here = None
         else:
@@ -101,6 +100,16 @@ class PaperTable:
             },
         )
 
+    def _write_extracted(self, written):
+        """The rows of papers whose links and topics were just written, with their aliases."""
+        for pid, aliases in written:
+            row = self.pending.pop(pid)
+            row["aliases"] = aliases
+            self.queued[pid] = row
+            self.writer.add("papers", row)
+            if len(self.queued) >= BATCH_ROWS:
+                self._flush_papers()
+
     def _resolve(self, key):
         """The id for this title key, and the stored paper if it was seen before."""
         return claim_id(key, self.seen, self._stored_with_key)
@@ -110,6 +119,8 @@ class PaperTable:
         return title_key(row["title"]), row
 
     def _stored(self, pid):
+        if pid in self.pending:
+            return self.pending[pid]
         if pid in self.queued:
             return self.queued[pid]
         row = self.writer.execute(
@@ -135,13 +146,14 @@ class PaperTable:
             return new
         # Rare: write what is queued, then change the stored rows. The occurrences so far
         # showed the old abstract, which is no longer the paper's.
+        self._write_extracted(self.extractions.drain())
         self._flush_papers()
         self.writer.flush("paper_listings")
         self.writer.execute(
             "UPDATE paper_listings SET abstract = ? WHERE paper_id = ? AND abstract IS NULL",
             (old, pid),
         )
-        aliases = self.extras.replace(pid, existing["title"], new)
+        aliases = self.extractions.extractor.replace(pid, existing["title"], new)
         self.writer.execute(
             "UPDATE papers SET abstract = ?, aliases = ? WHERE id = ?", (new, aliases, pid)
         )
@@ -152,13 +164,14 @@ class PaperTable:
         self.queued.clear()
 
     def finish(self):
+        self._write_extracted(self.extractions.drain())
         self._flush_papers()
         self.writer.flush()
         self.writer.executemany(
             "UPDATE papers SET listing_count = ? WHERE id = ?",
             [(count, pid) for pid, count in sorted(self.extra_occurrences.items())],
         )
-        self.extras.finish()
+        self.extractions.extractor.finish()
         finish_warnings(self.writer)
 
 
