@@ -22,6 +22,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -37,14 +38,48 @@ SHARED_BENCH = ROOT.parent / "shared" / "bench"
 
 
 def run_process(command):
-    """(wall seconds, peak RSS in MB) of a command run as a child process."""
+    """(wall seconds, peak RSS in MB) of a command run as a child process.
+
+    The peak is the larger of the process's own peak (wait4) and the highest sum of RSS
+    over the process and its descendants (worker processes), sampled every 100 ms.
+    """
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    tree_peak = [0]
+    sampler = threading.Thread(target=_sample_tree_rss, args=(process.pid, tree_peak))
+    sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
+    sampler.join()
     if status != 0:
         raise SystemExit(f"failed: {' '.join(map(str, command))}\n{process.stderr.read().decode()}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, max(usage.ru_maxrss, tree_peak[0]) / 1024
+
+
+def _sample_tree_rss(root, peak):
+    """Keep peak[0] at the highest RSS (KB) summed over `root` and its descendants."""
+    while True:
+        children, rss = {}, {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            pid, ppid = int(entry.name), int(fields["PPid"])
+            children.setdefault(ppid, []).append(pid)
+            rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
+        if root not in rss:
+            return
+        total, stack = 0, [root]
+        while stack:
+            pid = stack.pop()
+            total += rss.get(pid, 0)
+            stack.extend(children.get(pid, []))
+        peak[0] = max(peak[0], total)
+        time.sleep(0.1)
 
 
 def corpus(work, papers, seed):

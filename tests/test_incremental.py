@@ -302,3 +302,30 @@ def test_cli_says_what_it_did(start):
     assert updated.exit_code == 0, updated.output
     assert "updated: 0 changed, 0 new, 1 removed, 4 unchanged dumps" in updated.stderr
     assert "876 paper occurrences" in updated.stdout
+
+
+def test_a_new_title_sharing_an_existing_id_hash_builds_in_full(start, tmp_path, monkeypatch):
+    """Which of two colliding titles keeps the hashed id depends on input order."""
+    import paperdb.identity
+    import paperdb.incremental
+
+    folder, db = start
+    (taken,) = sqlite3.connect(db).execute("SELECT min(id) FROM papers").fetchone()
+    real = paperdb.identity.stable_id
+
+    def colliding(key):
+        return taken if key.startswith("zorblax") else real(key)
+
+    monkeypatch.setattr(paperdb.identity, "stable_id", colliding)
+    monkeypatch.setattr(paperdb.incremental, "stable_id", colliding)
+    (folder / "0000_first.txt").write_text("\n".join(NEW_PAPERS[:2]), encoding="utf-8")
+    result = build([folder], db, incremental=True)
+    assert (result.mode, result.reason) == (
+        "full",
+        "two paper titles share an id hash (a full build orders them)",
+    )
+    assert_same_as_full_build(db, folder, tmp_path)
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT title FROM papers WHERE id = ?", (taken,)).fetchone() == (
+        NEW_PAPERS[0],
+    )

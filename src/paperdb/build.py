@@ -109,7 +109,7 @@ def build(
             harvest_acronyms(writer, listings, progress)
             expansions = write_acronyms(writer, count_acronyms(writer))
             stage("acronyms")
-            extractor = Extractor(writer, Enricher(taxonomy, expansions))
+            extractor = Extractor(writer, lambda: Enricher(taxonomy, expansions))
             if workers is None:
                 workers = default_workers(sum(dump.bytes for dump in dumps))
             queue = ExtractionQueue(extractor, workers, topics, expansions)

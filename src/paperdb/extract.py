@@ -1,7 +1,7 @@
 """What is extracted from each distinct paper as it is stored: links, repositories,
 topics and search aliases."""
 
-from .identity import claim_id, repo_key
+from .identity import IdSet, claim_id, repo_key
 from .links import RepoMention, extract_links
 
 # The paper that mentions a repository first, papers in order of first appearance.
@@ -27,10 +27,18 @@ class Extractor:
     """Writes the links, repositories and topics of each distinct paper as it is stored."""
 
     def __init__(self, writer, enricher):
+        """`enricher` is an Enricher, or a function that makes one when first needed (with
+        worker processes extracting, the main process needs one only for a rare rewrite)."""
         self.writer = writer
-        self.enricher = enricher
-        self.taken_ids = set()  # ids of repositories already written
+        self._enricher = enricher
+        self.taken_ids = IdSet()  # ids of repositories already written
         self.touched_repos = set()  # repositories whose mentions were removed or re-made
+
+    @property
+    def enricher(self):
+        if callable(self._enricher):
+            self._enricher = self._enricher()
+        return self._enricher
 
     def add(self, pid, title, abstract):
         """Write the paper's links and topics; returns its search aliases for its row."""
@@ -93,7 +101,7 @@ class Extractor:
     def _repo_id(self, mention):
         """The repository's stable id; its row is written the first time it is mentioned.
 
-        Only the ids taken are kept in memory (a set of ints, not a dict of names: 200k
+        Only the ids taken are kept in memory (an IdSet, not a dict of names: 200k
         repositories at 1M papers); a repeat mention checks the stored name.
         """
         rid, known = claim_id(repo_key(mention.full_name), self.taken_ids, self._stored_key)
@@ -114,10 +122,8 @@ class Extractor:
 
     def _stored_key(self, rid):
         self.writer.flush("repos")
-        (full_name,) = self.writer.execute(
-            "SELECT full_name FROM repos WHERE id = ?", (rid,)
-        ).fetchone()
-        return repo_key(full_name), True
+        row = self.writer.execute("SELECT full_name FROM repos WHERE id = ?", (rid,)).fetchone()
+        return None if row is None else (repo_key(row[0]), True)
 
     def finish(self):
         """Drop repositories no longer mentioned; spell the others as their first mention.
@@ -131,7 +137,6 @@ class Extractor:
             first = self.writer.execute(FIRST_MENTION, (rid,)).fetchone()
             if first is None:
                 self.writer.execute("DELETE FROM repos WHERE id = ?", (rid,))
-                self.taken_ids.discard(rid)
             else:
                 self._respell(rid, *first)
         self.touched_repos.clear()

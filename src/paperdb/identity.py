@@ -43,17 +43,45 @@ def repo_key(full_name):
 def claim_id(key, taken, stored):
     """The id for `key` and what is stored under it: (id, payload), payload None if new.
 
-    `taken` holds the ids already used; `stored(id)` gives (key, payload) of what holds
-    that id. Two different keys can share a hash: the later one takes the next free id,
-    so a key keeps its id as long as the keys stored before it stay the same.
+    `taken` says which ids may be used (an IdSet: it can say yes wrongly, never no);
+    `stored(id)` gives (key, payload) of what holds that id, or None if nothing does. Two
+    different keys can share a hash: the later one takes the next free id, so a key keeps
+    its id as long as the keys stored before it stay the same.
     """
     candidate = stable_id(key)
     while candidate in taken:
-        stored_key, payload = stored(candidate)
+        found = stored(candidate)
+        if found is None:
+            break
+        stored_key, payload = found
         if stored_key == key:
             return candidate, payload
         candidate += 1
     return candidate, None
+
+
+class IdSet:
+    """The ids in use, as a bitmap of their top bits: 16 MiB however many there are.
+
+    A set of a million Python ints takes about 64 MB. Here an id that was added is always
+    found; one that was not is found wrongly with probability (ids added) / 2**BITS (0.7%
+    at a million), which costs one database lookup (claim_id's `stored`).
+    """
+
+    BITS = 27
+
+    def __init__(self, ids=()):
+        self._bits = bytearray(1 << (self.BITS - 3))
+        for ident in ids:
+            self.add(ident)
+
+    def add(self, ident):
+        slot = ident >> (ID_BITS - self.BITS)
+        self._bits[slot >> 3] |= 1 << (slot & 7)
+
+    def __contains__(self, ident):
+        slot = ident >> (ID_BITS - self.BITS)
+        return bool(self._bits[slot >> 3] & (1 << (slot & 7)))
 
 
 def slug(key):

@@ -25,7 +25,7 @@ from .enrich import (
     write_acronyms,
 )
 from .extract import Extractor
-from .identity import repo_key, slug, stable_id, title_key
+from .identity import IdSet, repo_key, slug, stable_id, title_key
 from .papers import PaperTable, conflict_message
 from .schema import schema_version
 
@@ -146,7 +146,9 @@ class Update:
         harvest_acronyms(self.writer, self.changes.fresh, self.progress)
         expansions = write_acronyms(self.writer, count_acronyms(self.writer))
         self.extractor = _Extractor(self.writer, Enricher(self.taxonomy, expansions))
-        self.extractor.taken_ids = {rid for (rid,) in self.writer.execute("SELECT id FROM repos")}
+        self.extractor.taken_ids = IdSet(
+            rid for (rid,) in self.writer.execute("SELECT id FROM repos")
+        )
 
         reader = _Reparse(self.writer, self.warn, self.progress)
         for listing_id, dump in self.changes.fresh:

@@ -4,7 +4,7 @@ Writes papers, paper_listings, listings and build_warnings rows; a title seen be
 the same paper (identity.py), and of two different abstracts the longer is kept.
 """
 
-from .identity import claim_id, slug, title_key
+from .identity import IdSet, claim_id, slug, title_key
 from .parser import DumpParser, Occurrence, shorten
 from .reader import read_lines
 from .writer import BATCH_ROWS
@@ -20,7 +20,7 @@ class PaperTable:
         self.warn = warn
         self.progress = progress
         self.extractions = extractions  # a parallel.ExtractionQueue
-        self.seen = set()  # ids of papers already written (or queued)
+        self.seen = IdSet()  # ids of papers already written (or queued)
         self.pending = {}  # id -> row for papers whose extraction is not written yet
         self.queued = {}  # id -> row for papers still in the insert buffer
         self.extra_occurrences = {}  # id -> occurrences beyond the first
@@ -116,7 +116,7 @@ class PaperTable:
 
     def _stored_with_key(self, pid):
         row = self._stored(pid)
-        return title_key(row["title"]), row
+        return None if row is None else (title_key(row["title"]), row)
 
     def _stored(self, pid):
         if pid in self.pending:
@@ -126,6 +126,8 @@ class PaperTable:
         row = self.writer.execute(
             "SELECT title, abstract, first_listing_id FROM papers WHERE id = ?", (pid,)
         ).fetchone()
+        if row is None:
+            return None
         return {"title": row[0], "abstract": row[1], "first_listing_id": row[2]}
 
     def _merge_abstract(self, listing_id, dump, occurrence, pid, existing):
