@@ -24,6 +24,8 @@ from .schema import schema_version
 from .topics import load_taxonomy
 from .writer import DatabaseWriter
 
+BYTES_PER_PAPER = 1000  # of dump text, at least (1,330 in the seeds): sizes the id bitmaps
+
 
 @dataclass(frozen=True)
 class BuildWarning:
@@ -109,12 +111,16 @@ def build(
             harvest_acronyms(writer, listings, progress)
             expansions = write_acronyms(writer, count_acronyms(writer))
             stage("acronyms")
-            extractor = Extractor(writer, lambda: Enricher(taxonomy, expansions))
+            input_bytes = sum(dump.bytes for dump in dumps)
+            expected_papers = input_bytes // BYTES_PER_PAPER + 1000
+            extractor = Extractor(
+                writer, lambda: Enricher(taxonomy, expansions), expected_papers // 4
+            )
             if workers is None:
-                workers = default_workers(sum(dump.bytes for dump in dumps))
+                workers = default_workers(input_bytes)
             queue = ExtractionQueue(extractor, workers, topics, expansions)
             try:
-                builder = PaperTable(writer, warn, queue, progress)
+                builder = PaperTable(writer, warn, queue, progress, expected_papers)
                 for listing_id, dump in listings:
                     progress(f"reading {dump.name} ({listing_id}/{len(dumps)} files)")
                     builder.add_dump(listing_id, dump)

@@ -26,12 +26,12 @@ def extract(enricher, title, abstract):
 class Extractor:
     """Writes the links, repositories and topics of each distinct paper as it is stored."""
 
-    def __init__(self, writer, enricher):
+    def __init__(self, writer, enricher, expected_repos=1000):
         """`enricher` is an Enricher, or a function that makes one when first needed (with
         worker processes extracting, the main process needs one only for a rare rewrite)."""
         self.writer = writer
         self._enricher = enricher
-        self.taken_ids = IdSet()  # ids of repositories already written
+        self.taken_ids = IdSet(expected_repos)  # ids of repositories already written
         self.touched_repos = set()  # repositories whose mentions were removed or re-made
 
     @property

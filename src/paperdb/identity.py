@@ -61,26 +61,29 @@ def claim_id(key, taken, stored):
 
 
 class IdSet:
-    """The ids in use, as a bitmap of their top bits: 16 MiB however many there are.
+    """The ids in use, as a bitmap of their top bits: 16 MiB at most, however many ids.
 
     A set of a million Python ints takes about 64 MB. Here an id that was added is always
-    found; one that was not is found wrongly with probability (ids added) / 2**BITS (0.7%
-    at a million), which costs one database lookup (claim_id's `stored`).
+    found; one that was not is found wrongly with probability (ids added) / 2**bits, under
+    1% up to `capacity` ids (0.7% at a million), which costs one database lookup
+    (claim_id's `stored`).
     """
 
-    BITS = 27
+    MAX_BITS = 27
 
-    def __init__(self, ids=()):
-        self._bits = bytearray(1 << (self.BITS - 3))
+    def __init__(self, capacity, ids=()):
+        bits = min(self.MAX_BITS, max(13, (capacity * 128).bit_length()))
+        self._shift = ID_BITS - bits
+        self._bits = bytearray(1 << (bits - 3))
         for ident in ids:
             self.add(ident)
 
     def add(self, ident):
-        slot = ident >> (ID_BITS - self.BITS)
+        slot = ident >> self._shift
         self._bits[slot >> 3] |= 1 << (slot & 7)
 
     def __contains__(self, ident):
-        slot = ident >> (ID_BITS - self.BITS)
+        slot = ident >> self._shift
         return bool(self._bits[slot >> 3] & (1 << (slot & 7)))
 
 

@@ -146,8 +146,9 @@ class Update:
         harvest_acronyms(self.writer, self.changes.fresh, self.progress)
         expansions = write_acronyms(self.writer, count_acronyms(self.writer))
         self.extractor = _Extractor(self.writer, Enricher(self.taxonomy, expansions))
+        (repos,) = self.writer.execute("SELECT count(*) FROM repos").fetchone()
         self.extractor.taken_ids = IdSet(
-            rid for (rid,) in self.writer.execute("SELECT id FROM repos")
+            repos + 1000, (rid for (rid,) in self.writer.execute("SELECT id FROM repos"))
         )
 
         reader = _Reparse(self.writer, self.warn, self.progress)

@@ -15,12 +15,12 @@ PROGRESS_EVERY = 2000  # occurrences between progress reports
 class PaperTable:
     """Folds paper occurrences from all dumps into distinct papers as they stream past."""
 
-    def __init__(self, writer, warn, extractions, progress):
+    def __init__(self, writer, warn, extractions, progress, expected_papers=1000):
         self.writer = writer
         self.warn = warn
         self.progress = progress
         self.extractions = extractions  # a parallel.ExtractionQueue
-        self.seen = IdSet()  # ids of papers already written (or queued)
+        self.seen = IdSet(expected_papers)  # ids of papers already written (or queued)
         self.pending = {}  # id -> row for papers whose extraction is not written yet
         self.queued = {}  # id -> row for papers still in the insert buffer
         self.extra_occurrences = {}  # id -> occurrences beyond the first
