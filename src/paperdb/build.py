@@ -186,7 +186,7 @@ def _update(output, dumps, taxonomy, input_warnings, result, warn, stage, progre
             result.files = len(dumps)
             (result.occurrences,) = writer.execute("SELECT count(*) FROM paper_listings").fetchone()
             (result.papers,) = writer.execute("SELECT count(*) FROM papers").fetchone()
-            result.warnings = _stored_warnings(writer, dumps)
+            result.warnings = _stored_warnings(writer)
             writer.execute("DELETE FROM build_info")
             _write_build_info(writer, dumps, result)
             writer.commit()
@@ -205,12 +205,12 @@ def _counts_from(output, result):
         result.files = int(info["listings"])
         result.occurrences = int(info["paper_occurrences"])
         result.papers = int(info["papers"])
-        result.warnings = _stored_warnings(conn, None)
+        result.warnings = _stored_warnings(conn)
     finally:
         conn.close()
 
 
-def _stored_warnings(db, dumps):
+def _stored_warnings(db):
     """Every warning the database holds, as BuildWarnings (an incremental build's total)."""
     rows = db.execute(
         "SELECT listings.name, build_warnings.line, build_warnings.kind, build_warnings.message"

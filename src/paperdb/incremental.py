@@ -375,18 +375,8 @@ class _Reparse(PaperTable):
         if holder != key:
             raise FullBuildNeeded("two paper titles share an id hash (a full build orders them)")
         self.affected.add(pid)
-        self.writer.add(
-            "paper_listings",
-            {
-                "paper_id": pid,
-                "listing_id": listing_id,
-                "position": occurrence.position,
-                "line": occurrence.title_line,
-                "abstract_line": occurrence.abstract_line,
-                "title": occurrence.title,
-                "abstract": occurrence.abstract,
-            },
-        )
+        # Its own text for now: Update._replay keeps it only where it is not the paper's.
+        self._add_listing_row(pid, listing_id, occurrence, occurrence.title, occurrence.abstract)
 
 
 class _Extractor(Extractor):

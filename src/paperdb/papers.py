@@ -87,6 +87,10 @@ class PaperTable:
             self.extra_occurrences[pid] = self.extra_occurrences.get(pid, 1) + 1
             title_here = occurrence.title if occurrence.title != existing["title"] else None
             abstract_here = self._merge_abstract(listing_id, dump, occurrence, pid, existing)
+        self._add_listing_row(pid, listing_id, occurrence, title_here, abstract_here)
+
+    def _add_listing_row(self, pid, listing_id, occurrence, title_here, abstract_here):
+        """The occurrence, with its title and abstract where they are not the paper's."""
         self.writer.add(
             "paper_listings",
             {
