@@ -40,8 +40,10 @@ SHARED_BENCH = ROOT.parent / "shared" / "bench"
 def run_process(command):
     """(wall seconds, peak RSS in MB) of a command run as a child process.
 
-    The peak is the larger of the process's own peak (wait4) and the highest sum of RSS
-    over the process and its descendants (worker processes), sampled every 100 ms.
+    The peak is the larger of the process's own peak RSS (wait4) and the highest sum of
+    PSS over the process and its descendants (worker processes), sampled every 100 ms. PSS
+    (proportional set size) counts a page shared by n processes as 1/n in each, so pages a
+    forked worker shares with its parent are not counted twice, as a sum of RSS would.
     """
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -57,7 +59,7 @@ def run_process(command):
 
 
 def _sample_tree_rss(root, peak):
-    """Keep peak[0] at the highest RSS (KB) summed over `root` and its descendants."""
+    """Keep peak[0] at the highest PSS (KB) summed over `root` and its descendants."""
     while True:
         children, rss = {}, {}
         for entry in Path("/proc").iterdir():
@@ -76,10 +78,20 @@ def _sample_tree_rss(root, peak):
         total, stack = 0, [root]
         while stack:
             pid = stack.pop()
-            total += rss.get(pid, 0)
+            total += _pss(pid, rss.get(pid, 0))
             stack.extend(children.get(pid, []))
         peak[0] = max(peak[0], total)
         time.sleep(0.1)
+
+
+def _pss(pid, rss):
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return rss
 
 
 def corpus(work, papers, seed):
