@@ -71,12 +71,10 @@ class IdSet:
 
     MAX_BITS = 27
 
-    def __init__(self, capacity, ids=()):
+    def __init__(self, capacity):
         bits = min(self.MAX_BITS, max(13, (capacity * 128).bit_length()))
         self._shift = ID_BITS - bits
         self._bits = bytearray(1 << (bits - 3))
-        for ident in ids:
-            self.add(ident)
 
     def add(self, ident):
         slot = ident >> self._shift

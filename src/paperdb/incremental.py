@@ -25,7 +25,7 @@ from .enrich import (
     write_acronyms,
 )
 from .extract import Extractor
-from .identity import IdSet, repo_key, slug, stable_id, title_key
+from .identity import repo_key, slug, stable_id, title_key
 from .papers import PaperTable, conflict_message
 from .schema import schema_version
 
@@ -145,11 +145,12 @@ class Update:
         )
         harvest_acronyms(self.writer, self.changes.fresh, self.progress)
         expansions = write_acronyms(self.writer, count_acronyms(self.writer))
-        self.extractor = _Extractor(self.writer, Enricher(self.taxonomy, expansions))
         (repos,) = self.writer.execute("SELECT count(*) FROM repos").fetchone()
-        self.extractor.taken_ids = IdSet(
-            repos + 1000, (rid for (rid,) in self.writer.execute("SELECT id FROM repos"))
+        self.extractor = _Extractor(
+            self.writer, Enricher(self.taxonomy, expansions), expected_repos=repos + 1000
         )
+        for (rid,) in self.writer.execute("SELECT id FROM repos"):
+            self.extractor.taken_ids.add(rid)
 
         reader = _Reparse(self.writer, self.warn, self.progress)
         for listing_id, dump in self.changes.fresh:
@@ -162,14 +163,15 @@ class Update:
                 self.progress(f"updating papers: {number:,} of {len(affected):,}")
             self._replay(pid)
         self._update_aliases(old_expansions, expansions)
-        self._drop_unmentioned_repos()
+        self._check_repo_removals()
         self.extractor.finish()
 
     def _drop_gone_listings(self):
         """Remove what changed and removed dumps gave; returns the papers they touched."""
+        # Warnings about no listing (skipped files) are stored again from this run's inputs.
+        self.writer.execute("DELETE FROM build_warnings WHERE listing_id IS NULL")
         gone = self.changes.gone
         if not gone:
-            self.writer.execute("DELETE FROM build_warnings WHERE listing_id IS NULL")
             return set()
         marks = ", ".join("?" for _ in gone)
         affected = {
@@ -181,7 +183,6 @@ class Update:
         for table in ("paper_listings", "build_warnings", "acronym_definitions"):
             self.writer.execute(f"DELETE FROM {table} WHERE listing_id IN ({marks})", gone)
         self.writer.execute(f"DELETE FROM listings WHERE id IN ({marks})", gone)
-        self.writer.execute("DELETE FROM build_warnings WHERE listing_id IS NULL")
         return affected
 
     def _renumber_listings(self):
@@ -334,8 +335,9 @@ class Update:
                 )
                 _index(self.writer, pid, title, abstract, new_aliases)
 
-    def _drop_unmentioned_repos(self):
-        """Check that removing unmentioned repositories cannot move another one's id."""
+    def _check_repo_removals(self):
+        """Refuse when removing an unmentioned repository (extractor.finish) would leave
+        another one off its hashed id."""
         self.writer.flush()
         for rid in sorted(self.extractor.touched_repos):
             mentioned = self.writer.execute(

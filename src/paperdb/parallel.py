@@ -38,6 +38,10 @@ class ExtractionQueue:
         self.extractor = extractor
         self.pool = None
         if workers:
+            # On Linux the workers are forked while this process has the database open.
+            # They never use that connection and end through os._exit (multiprocessing's
+            # fork start method, _exit_with_parent), never closing it: SQLite's rule against
+            # using a connection on both sides of a fork() holds.
             self.pool = ProcessPoolExecutor(
                 max_workers=workers,
                 initializer=_start_worker,
