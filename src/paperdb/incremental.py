@@ -202,8 +202,7 @@ class Update:
     def _replay(self, pid):
         """Fold the paper's occurrences again, as a full build would, and store the result."""
         old = self.writer.execute(
-            "SELECT title, abstract, aliases, first_listing_id, listing_count FROM papers"
-            " WHERE id = ?",
+            "SELECT title, abstract, aliases FROM papers WHERE id = ?",
             (pid,),
         ).fetchone()
         if old is not None:
@@ -244,18 +243,14 @@ class Update:
                 "UPDATE papers SET first_listing_id = ?, listing_count = ? WHERE id = ?",
                 (first_listing, len(rows), pid),
             )
-            # Its place in paper order may have moved: its repositories' first mentions too.
-            self.extractor.touched_repos.update(self.extractor.repos_of(pid))
-            return
-        if old is None:
+        elif old is None:
             aliases = self.extractor.add(pid, title, kept)
-            # Written in id order, not paper order: the first mention is settled at the end.
-            self.extractor.touched_repos.update(self.extractor.repos_of(pid))
             self.writer.execute(
                 "INSERT INTO papers (id, title, abstract, slug, first_listing_id,"
                 " listing_count, aliases) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (pid, title, kept, slug(title_key(title)), first_listing, len(rows), aliases),
             )
+            _index(self.writer, pid, title, kept, aliases)
         else:
             _unindex(self.writer, pid, old[0], old[1], old[2])
             aliases = self.extractor.replace(pid, title, kept)
@@ -264,7 +259,10 @@ class Update:
                 " listing_count = ?, aliases = ? WHERE id = ?",
                 (title, kept, first_listing, len(rows), aliases, pid),
             )
-        _index(self.writer, pid, title, kept, aliases)
+            _index(self.writer, pid, title, kept, aliases)
+        # Rows here are written in id order, not paper order, and the paper's place in paper
+        # order may have moved: its repositories' first mentions are settled at the end.
+        self.extractor.touched_repos.update(self.extractor.repos_of(pid))
 
     def _store_occurrences(self, pid, rows, texts, title, kept):
         """Each occurrence keeps its title and abstract only where they are not the paper's."""
@@ -391,7 +389,7 @@ class _Extractor(Extractor):
 
 def _refuse_if_collision(writer, ident, key, *, removing=False, table="papers"):
     """Ids only depend on input order when two keys share a hash; then build in full."""
-    key_of = (lambda row: title_key(row)) if table == "papers" else repo_key
+    key_of = title_key if table == "papers" else repo_key
     column = "title" if table == "papers" else "full_name"
     if not removing and stable_id(key) != ident:
         raise FullBuildNeeded(f"a {table} row moved off its hashed id (a collision)")
