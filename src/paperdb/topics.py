@@ -86,39 +86,39 @@ class Taxonomy:
         """Assignments from phrase counts ({label: {term: count}}) found in each field.
 
         Labels that are not topic slugs (other users of a shared PhraseSet) are ignored.
+        Evidence is written only for the topics assigned (this runs for every paper).
         """
-        scored = {}
+        scores = {}
         for slug in (in_title.keys() | in_abstract.keys()) & self.by_slug.keys():
-            title_terms = in_title.get(slug, {})
-            abstract_terms = in_abstract.get(slug, {})
-            score = (
-                TITLE_WEIGHT * len(title_terms)
-                + sum(min(count, PER_TERM_CAP) for count in abstract_terms.values())
-                + DISTINCT_BONUS * max(len(abstract_terms) - 1, 0)
-            )
-            if score < THRESHOLD and not self.children.get(slug):
-                continue
+            abstract_terms = in_abstract.get(slug)
+            score = TITLE_WEIGHT * len(in_title.get(slug, ()))
+            if abstract_terms:
+                score += sum(min(count, PER_TERM_CAP) for count in abstract_terms.values())
+                score += DISTINCT_BONUS * (len(abstract_terms) - 1)
+            scores[slug] = score
+        chosen = {slug for slug, score in scores.items() if score >= THRESHOLD}
+        best = {slug: scores[slug] for slug in chosen}
+        # A parent holds whenever a child does, with the best score among them and itself.
+        for slug in chosen:
+            parent = self.by_slug[slug].parent
+            if parent:
+                best[parent] = max(best.get(parent, scores.get(parent, 0)), scores[slug])
+        assignments = []
+        for topic in sorted((self.by_slug[slug] for slug in best), key=lambda t: t.id):
             evidence = [
                 f"{field}: "
                 + ", ".join(_mention(term, count) for term, count in sorted(terms.items()))
-                for field, terms in (("title", title_terms), ("abstract", abstract_terms))
+                for field, terms in (
+                    ("title", in_title.get(topic.slug)),
+                    ("abstract", in_abstract.get(topic.slug)),
+                )
                 if terms
             ]
-            scored[slug] = (score, evidence)
-        chosen = {slug: found for slug, found in scored.items() if found[0] >= THRESHOLD}
-        for slug in list(chosen):
-            parent = self.by_slug[slug].parent
-            if parent:
-                own_score, own_evidence = scored.get(parent, (0, []))
-                best = max(own_score, chosen[slug][0], chosen.get(parent, (0,))[0])
-                via = [child for child in self.children[parent] if child in chosen]
-                chosen[parent] = (best, [*own_evidence, "via: " + ", ".join(via)])
-        return [
-            Assignment(self.by_slug[slug].id, score, "; ".join(evidence))
-            for slug, (score, evidence) in sorted(
-                chosen.items(), key=lambda item: self.by_slug[item[0]].id
-            )
-        ]
+            via = [child for child in self.children.get(topic.slug, ()) if child in chosen]
+            if via:
+                evidence.append("via: " + ", ".join(via))
+            assignments.append(Assignment(topic.id, best[topic.slug], "; ".join(evidence)))
+        return assignments
 
 
 def _mention(term, count):
