@@ -149,7 +149,8 @@ FROM papers;
 CREATE TABLE acronyms (
     short TEXT NOT NULL,              -- 'MoE' (a plural 's' dropped: 'LLMs' -> 'LLM')
     long TEXT NOT NULL,               -- 'mixture of experts', lower-cased, hyphens as spaces
-    papers INTEGER NOT NULL,          -- distinct papers that define it this way
+    papers INTEGER NOT NULL,          -- distinct texts that define it this way (a paper listed
+                                      -- twice with one abstract counts once, with two, twice)
     used_for_search INTEGER NOT NULL, -- 1 for the long form the index uses for this short form
     PRIMARY KEY (short, long)
 ) WITHOUT ROWID;

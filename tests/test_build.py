@@ -3,6 +3,8 @@
 import hashlib
 import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 from conftest import SEED_NAMES, SEEDS, seed_lines, seed_path, write_dump
@@ -303,4 +305,21 @@ def test_extraction_in_worker_processes_gives_the_same_bytes(tmp_path, seed_db, 
     path = tmp_path / "parallel.db"
     result = build([SEEDS], path, workers=workers)
     assert (result.papers, result.occurrences) == (842, 898)
+    assert path.read_bytes() == seed_db.read_bytes()
+
+
+def test_workers_started_by_spawn_give_the_same_bytes(tmp_path, seed_db):
+    """Off Linux, multiprocessing spawns workers (a fresh interpreter, nothing inherited)."""
+    path = tmp_path / "spawned.db"
+    script = (
+        "import multiprocessing, sys\n"
+        "from paperdb.build import build\n"
+        "if __name__ == '__main__':\n"
+        "    multiprocessing.set_start_method('spawn')\n"
+        "    build([sys.argv[1]], sys.argv[2], workers=2)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(SEEDS), str(path)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
     assert path.read_bytes() == seed_db.read_bytes()
