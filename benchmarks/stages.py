@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Where one build's time goes: wall seconds per stage, and CPU of the main process and
+of the extraction workers.
+
+    python benchmarks/stages.py bench-work/c100000 [--workers N] [--output /tmp/stages.db]
+
+On 2 cores the build is bound by CPU, so the CPU figures say what a change can gain: the
+main process is the critical path (the full-text index waits for every paper's aliases),
+and the workers' extraction runs beside it.
+"""
+
+import argparse
+import resource
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from paperdb.build import build  # noqa: E402
+
+
+def cpu_seconds(who):
+    usage = resource.getrusage(who)
+    return usage.ru_utime, usage.ru_stime
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("inputs", nargs="+", type=Path)
+    parser.add_argument("--workers", type=int, help="extraction processes (default: as a build)")
+    parser.add_argument("--output", type=Path, help="where to write (default: a temp folder)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        output = args.output or Path(folder) / "papers.db"
+        result = build(args.inputs, output, workers=args.workers)
+        main_user, main_sys = cpu_seconds(resource.RUSAGE_SELF)
+        workers_user, workers_sys = cpu_seconds(resource.RUSAGE_CHILDREN)
+        size = output.stat().st_size
+    print(f"{result.papers:,} papers in {result.seconds:.1f} s, file {size / 1e6:,.0f} MB")
+    for stage, seconds in result.timings.items():
+        print(f"  {stage:<22} {seconds:8.1f} s")
+    print(f"main process CPU  {main_user + main_sys:8.1f} s (system {main_sys:.1f})")
+    print(f"workers CPU       {workers_user + workers_sys:8.1f} s (system {workers_sys:.1f})")
+
+
+if __name__ == "__main__":
+    main()
