@@ -13,6 +13,7 @@ from paperdb.build import build
 from paperdb.errors import BuildError
 from paperdb.identity import paper_id, title_key
 from paperdb.schema import schema_version
+from paperdb.writer import DatabaseWriter
 
 
 def rows(conn, sql, *params):
@@ -323,3 +324,29 @@ def test_workers_started_by_spawn_give_the_same_bytes(tmp_path, seed_db):
     )
     assert done.returncode == 0, done.stderr
     assert path.read_bytes() == seed_db.read_bytes()
+
+
+def test_staged_table_takes_lookups_and_updates_then_lands_in_key_order(tmp_path):
+    """Full builds write papers and paper_topics through a temporary table (writer.stage)."""
+    path = tmp_path / "staged.db"
+    writer = DatabaseWriter(path)
+    writer.execute("INSERT INTO listings VALUES (1, 'a.txt', 'x', 1, 'utf-8', 'daily', NULL, 0, 0)")
+    writer.stage("papers", "id")
+    ids = [9_000_000_000, 5, 700_000, 42, 123_456_789]
+    for pid in ids:
+        writer.add(
+            "papers",
+            {"id": pid, "title": f"T{pid}", "abstract": "a", "slug": "t", "first_listing_id": 1,
+             "listing_count": 1, "aliases": ""},
+        )  # fmt: skip
+    writer.flush("papers")
+    writer.execute("UPDATE papers SET abstract = 'longer' WHERE id = 42")
+    assert writer.execute("SELECT title FROM papers WHERE id = 700000").fetchone() == ("T700000",)
+    assert writer.execute("SELECT count(*) FROM main.papers").fetchone() == (0,)
+    writer.unstage("papers", "id")
+    writer.commit()
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT id, abstract FROM papers").fetchall() == [
+        (pid, "longer" if pid == 42 else "a") for pid in sorted(ids)
+    ]
+    assert conn.execute("SELECT name FROM sqlite_temp_master").fetchall() == []

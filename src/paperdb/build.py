@@ -24,6 +24,8 @@ from .schema import schema_version
 from .topics import load_taxonomy
 from .writer import DatabaseWriter
 
+# Tables keyed by hashed paper ids, written in key order at the end (DatabaseWriter.stage).
+STAGED = (("papers", "id"), ("paper_topics", "paper_id, topic_id"))
 BYTES_PER_PAPER = 1000  # of dump text, at least (1,330 in the seeds): sizes the id bitmaps
 
 
@@ -119,6 +121,8 @@ def build(
             if workers is None:
                 workers = default_workers(input_bytes)
             queue = ExtractionQueue(extractor, workers, topics, expansions)
+            for table, key in STAGED:
+                writer.stage(table, key)
             try:
                 builder = PaperTable(writer, warn, queue, progress, expected_papers)
                 for listing_id, dump in listings:
@@ -128,6 +132,8 @@ def build(
                 builder.finish()
             finally:
                 queue.close()
+            for table, key in STAGED:
+                writer.unstage(table, key)
             stage("papers_links_topics")
             progress(f"building the full-text index of {builder.papers:,} papers")
             writer.index_full_text()

@@ -123,6 +123,25 @@ class DatabaseWriter:
                     self.db.conn.executemany(sql, [tuple(row.values()) for row in rows])
                 rows.clear()
 
+    def stage(self, table, key):
+        """Until unstage(), rows of `table` go to a temporary table in arrival order.
+
+        A table keyed by hashed ids gets each row on a random page; once the table is
+        larger than the caches, every insert reads and writes a page (at 1M papers the
+        papers table is 1.9 GB). The temporary table only appends, with an index on `key`
+        for the lookups and updates a build makes; unstage() writes the rows in key
+        order, so each page of the real table is written once, and full.
+        """
+        self.flush(table)
+        # A TEMP table of the same name shadows main's for every unqualified statement.
+        self.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM main.{table} WHERE 0")
+        self.execute(f"CREATE UNIQUE INDEX temp.staged_{table} ON {table} ({key})")
+
+    def unstage(self, table, key):
+        self.flush(table)
+        self.execute(f"INSERT INTO main.{table} SELECT * FROM temp.{table} ORDER BY {key}")
+        self.execute(f"DROP TABLE temp.{table}")
+
     def execute(self, sql, params=()):
         return self.db.execute(sql, params)
 
