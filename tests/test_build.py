@@ -222,8 +222,10 @@ def test_failure_mid_build_leaves_old_db_and_no_temp_file(tmp_path, monkeypatch)
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr("paperdb.writer.DatabaseWriter.index_full_text", fail)
-    with pytest.raises(BuildError, match="disk is full"):
+    with pytest.raises(BuildError, match="disk is full") as refused:
         build([SEEDS], output)
+    # The staged tables fill SQLite's temporary folder, not only the output's: say both.
+    assert f"in {tmp_path}, or in SQLite's temporary folder" in str(refused.value)
     assert output.read_bytes() == before
     assert leftovers(tmp_path) == []
 

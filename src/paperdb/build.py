@@ -121,9 +121,9 @@ def build(
             if workers is None:
                 workers = default_workers(input_bytes)
             queue = ExtractionQueue(extractor, workers, topics, expansions)
-            for table, key in STAGED:
-                writer.stage(table, key)
             try:
+                for table, key in STAGED:
+                    writer.stage(table, key)
                 builder = PaperTable(writer, warn, queue, progress, expected_papers)
                 for listing_id, dump in listings:
                     progress(f"reading {dump.name} ({listing_id}/{len(dumps)} files)")
@@ -145,7 +145,14 @@ def build(
             writer.commit()
             stage("commit")
     except sqlite3.Error as exc:
-        raise BuildError(f"{output}: database error while building: {exc}") from None
+        where = ""
+        if "full" in str(exc):
+            # The staged tables (DatabaseWriter.stage) grow in SQLite's temporary folder.
+            where = (
+                f" (in {output.parent}, or in SQLite's temporary folder:"
+                " SQLITE_TMPDIR, TMPDIR or /var/tmp)"
+            )
+        raise BuildError(f"{output}: database error while building: {exc}{where}") from None
     except OSError as exc:
         raise BuildError(f"{output}: {exc.strerror or exc}") from None
     result.seconds = time.perf_counter() - started

@@ -130,7 +130,8 @@ class DatabaseWriter:
         larger than the caches, every insert reads and writes a page (at 1M papers the
         papers table is 1.9 GB). The temporary table only appends, with an index on `key`
         for the lookups and updates a build makes; unstage() writes the rows in key
-        order, so each page of the real table is written once, and full.
+        order, so each page of the real table is written once, and full. Measured at 1M
+        papers: 3,735 -> 3,489 MB, build time the same within the noise.
         """
         self.flush(table)
         # A TEMP table of the same name shadows main's for every unqualified statement.
