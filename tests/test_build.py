@@ -345,7 +345,7 @@ def test_staged_table_takes_lookups_and_updates_then_lands_in_key_order(tmp_path
     writer.execute("UPDATE papers SET abstract = 'longer' WHERE id = 42")
     assert writer.execute("SELECT title FROM papers WHERE id = 700000").fetchone() == ("T700000",)
     assert writer.execute("SELECT count(*) FROM main.papers").fetchone() == (0,)
-    writer.unstage("papers", "id")
+    writer.unstage("papers")
     writer.commit()
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT id, abstract FROM papers").fetchall() == [

@@ -132,8 +132,8 @@ def build(
                 builder.finish()
             finally:
                 queue.close()
-            for table, key in STAGED:
-                writer.unstage(table, key)
+            for table, _ in STAGED:
+                writer.unstage(table)
             stage("papers_links_topics")
             progress(f"building the full-text index of {builder.papers:,} papers")
             writer.index_full_text()

@@ -77,6 +77,7 @@ class DatabaseWriter:
                 self.temp_path.unlink(missing_ok=True)
                 raise BuildError(f"{self.output}: cannot copy: {exc.strerror or exc}") from None
         self._buffers = {}
+        self._staged = {}  # table -> key, for tables written through a TEMP table (stage())
         self.db = sqlite_utils.Database(self.temp_path)
         try:
             # The file is private until renamed into place, so the journal and fsyncs that
@@ -137,9 +138,12 @@ class DatabaseWriter:
         # A TEMP table of the same name shadows main's for every unqualified statement.
         self.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM main.{table} WHERE 0")
         self.execute(f"CREATE UNIQUE INDEX temp.staged_{table} ON {table} ({key})")
+        self._staged[table] = key
 
-    def unstage(self, table, key):
+    def unstage(self, table):
+        """Write the staged rows of `table` into the file, in key order."""
         self.flush(table)
+        key = self._staged.pop(table)
         self.execute(f"INSERT INTO main.{table} SELECT * FROM temp.{table} ORDER BY {key}")
         self.execute(f"DROP TABLE temp.{table}")
 
