@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .enrich import Enricher, count_acronyms, harvest_acronyms, write_acronyms, write_topics
-from .errors import BuildError, InputError, PaperdbError
+from .errors import BuildError, InputError, PaperdbError, shown
 from .extract import Extractor
 from .incremental import FullBuildNeeded, Update, plan_update
 from .papers import PaperTable, finish_warnings
@@ -85,7 +85,7 @@ def build(
     taxonomy = load_taxonomy(topics)
 
     def warn(source, line, kind, message):
-        warning = BuildWarning(str(source), line, kind, message)
+        warning = BuildWarning(shown(source), line, kind, message)
         result.warnings.append(warning)
         if on_warning:
             on_warning(warning)
@@ -235,7 +235,7 @@ def _stored_warnings(db):
 
 def store_input_warnings(writer, dumps, warnings):
     """Warnings about whole files (cp1252, skipped) go to build_warnings like the others."""
-    listing_of = {str(dump.path): listing_id for listing_id, dump in enumerate(dumps, start=1)}
+    listing_of = {shown(dump.path): listing_id for listing_id, dump in enumerate(dumps, start=1)}
     for warning in warnings:
         writer.add(
             "build_warnings",

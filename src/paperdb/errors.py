@@ -1,5 +1,21 @@
 """The tool's own errors: each names what went wrong and where, so the CLI can print it."""
 
+import os
+
+
+def shown(path):
+    """A path or name as text that can be stored and printed.
+
+    A file name that is not valid UTF-8 reaches Python with surrogates in it, which
+    SQLite and a UTF-8 terminal refuse; its bytes are written as \\xNN instead.
+    """
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        return text.decode("utf-8", "backslashreplace")
+    if text.isascii():
+        return text
+    return os.fsencode(text).decode("utf-8", "backslashreplace")
+
 
 class PaperdbError(Exception):
     """Base class: anything the user can fix, reported without a traceback."""
@@ -9,7 +25,7 @@ class InputError(PaperdbError):
     """An input dump that cannot be used (missing, binary, undecodable)."""
 
     def __init__(self, path, message, line=None):
-        self.path = str(path)
+        self.path = shown(path)
         self.line = line
         where = f"{self.path}:{line}" if line else self.path
         super().__init__(f"{where}: {message}")

@@ -6,7 +6,7 @@ the same paper (identity.py), and of two different abstracts the longer is kept.
 
 from .identity import IdSet, claim_id, slug, title_key
 from .parser import DumpParser, Occurrence, shorten
-from .reader import read_lines
+from .reader import MAX_LINE_BYTES, read_lines
 from .writer import BATCH_ROWS
 
 PROGRESS_EVERY = 2000  # occurrences between progress reports
@@ -37,7 +37,15 @@ class PaperTable:
             " warning_count) VALUES (?, ?, ?, ?, ?, 'unknown', 0, 0)",
             (listing_id, dump.name, dump.sha256, dump.bytes, dump.encoding),
         )
-        for item in parser.parse(read_lines(dump)):
+
+        def overlong(line, size):
+            message = (
+                f"line of {size:,} bytes skipped: longer than any title or abstract "
+                f"(the limit is {MAX_LINE_BYTES:,})"
+            )
+            self._warn(listing_id, dump, line, "line-too-long", message)
+
+        for item in parser.parse(read_lines(dump, on_overlong=overlong)):
             if isinstance(item, Occurrence):
                 count += 1
                 self._add_occurrence(listing_id, dump, item)
