@@ -8,10 +8,13 @@ import sys
 from pathlib import Path
 
 try:
-    from paperdb.cli import build_command
-except ImportError:  # run from a checkout without installing: use src/ directly
-    sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
-    from paperdb.cli import build_command
+    try:
+        from paperdb.cli import build_command
+    except ImportError:  # run from a checkout without installing: use src/ directly
+        sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
+        from paperdb.cli import build_command
+except KeyboardInterrupt:  # Ctrl-C while importing: as clean as Ctrl-C later
+    sys.exit("Aborted!")
 
 if __name__ == "__main__":
     build_command(prog_name="build_db.py")

@@ -11,6 +11,7 @@ a clear message and a non-zero exit, and leave the old database as it was.
 import contextlib
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -234,7 +235,7 @@ def test_sigkill_just_before_the_rename(launcher, old_db):
     proc = killed_at(launcher, "before-rename", seed_path("001"), "-o", output)
     # The leftover is the complete new database, never renamed into place.
     (leftover,) = temp_files(output.parent)
-    assert leftover == f".papers.db.{proc.pid}.tmp"
+    assert re.fullmatch(rf"\.papers\.db\.{proc.pid}-[0-9a-f]{{8}}\.tmp", leftover)
     assert check_database(output.parent / leftover) == []
     assert_untouched_and_next_build_cleans_up(output, before, leftover_expected=True)
 
@@ -345,7 +346,7 @@ def test_output_folder_without_write_permission_simulated(old_db, monkeypatch):
     real_open = os.open
 
     def refusing_open(path, *args, **kwargs):
-        if str(path).endswith(".tmp"):
+        if Path(path).name.startswith(".papers.db."):  # the build's temporary file
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, *args, **kwargs)
 

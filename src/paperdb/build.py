@@ -17,6 +17,7 @@ from .enrich import Enricher, count_acronyms, harvest_acronyms, write_acronyms, 
 from .errors import BuildError, InputError, PaperdbError, shown
 from .extract import Extractor
 from .incremental import FullBuildNeeded, Update, plan_update
+from .output import claim
 from .papers import PaperTable, finish_warnings
 from .parallel import ExtractionQueue, default_workers
 from .reader import discover, inspect
@@ -55,6 +56,7 @@ class BuildResult:
     timings: dict = field(default_factory=dict)  # seconds per stage, in order
     mode: str = "full"  # 'full', 'incremental', or 'unchanged' (nothing to do)
     reason: str = ""  # what the incremental build found, or why it built in full
+    notes: list = field(default_factory=list)  # what was done beside the output (output.py)
 
 
 def build(
@@ -64,12 +66,15 @@ def build(
     skip_bad=False,
     topics=None,
     incremental=False,
+    force=False,
     workers=None,
     on_warning=None,
     on_progress=None,
 ):
     """Build `output` from dump files and folders; returns a BuildResult.
 
+    `output` must be a new path, an empty file or a paperdb database (output.claim;
+    `force` also replaces another program's SQLite file); a symlink's target is replaced.
     `topics` is a taxonomy TOML file (default: the bundled one). With `incremental`, an
     existing `output` is updated by reading only the dumps that changed (incremental.py);
     when that cannot be exact, a full build runs and `result.reason` says why. `workers` is
@@ -92,8 +97,11 @@ def build(
 
     stage = _Stopwatch(result.timings)
     progress = on_progress or (lambda text: None)
+    epoch = _source_date_epoch()
     found = discover(inputs)
     result.skipped = found.skipped
+    input_paths = [path for path, _ in found.files]
+    claim(output, input_paths, force)  # refuse early; the writer checks again at the end
     dumps = _inspect_all(found.files, skip_bad, warn)
     if not dumps:
         raise BuildError("no dump files to build from (looked for *.txt in the inputs given)")
@@ -102,12 +110,22 @@ def build(
 
     try:
         if incremental and _update(
-            output, dumps, taxonomy, input_warnings, result, warn, stage, progress
+            output,
+            dumps,
+            taxonomy,
+            input_warnings,
+            result,
+            warn,
+            stage,
+            progress,
+            inputs=input_paths,
+            force=force,
+            epoch=epoch,
         ):
             result.seconds = time.perf_counter() - started
             return result
         del result.warnings[len(input_warnings) :]
-        with DatabaseWriter(output) as writer:
+        with DatabaseWriter(output, inputs=input_paths, force=force) as writer:
             write_topics(writer, taxonomy)
             listings = list(enumerate(dumps, start=1))
             harvest_acronyms(writer, listings, progress)
@@ -141,8 +159,9 @@ def build(
             result.files = len(dumps)
             result.occurrences = builder.occurrences
             result.papers = builder.papers
-            _write_build_info(writer, dumps, result)
+            _write_build_info(writer, dumps, result, epoch)
             writer.commit()
+            result.notes = writer.notes
             stage("commit")
     except sqlite3.Error as exc:
         where = ""
@@ -172,7 +191,9 @@ class _Stopwatch:
         self.last = now
 
 
-def _update(output, dumps, taxonomy, input_warnings, result, warn, stage, progress):
+def _update(
+    output, dumps, taxonomy, input_warnings, result, warn, stage, progress, *, inputs, force, epoch
+):
     """Update `output` in place of a full build; False (with result.reason) if it can't be."""
     if not output.is_file():
         result.reason = f"no {output} to update yet"
@@ -190,7 +211,7 @@ def _update(output, dumps, taxonomy, input_warnings, result, warn, stage, progre
         _counts_from(output, result)
         return True
     try:
-        with DatabaseWriter(output, update=True) as writer:
+        with DatabaseWriter(output, update=True, inputs=inputs, force=force) as writer:
             Update(writer, changes, dumps, taxonomy, warn, progress).run()
             ours = [w for w in input_warnings if w.source in fresh_paths]
             store_input_warnings(writer, dumps, ours + file_warnings)
@@ -201,8 +222,9 @@ def _update(output, dumps, taxonomy, input_warnings, result, warn, stage, progre
             (result.papers,) = writer.execute("SELECT count(*) FROM papers").fetchone()
             result.warnings = _stored_warnings(writer)
             writer.execute("DELETE FROM build_info")
-            _write_build_info(writer, dumps, result)
+            _write_build_info(writer, dumps, result, epoch)
             writer.commit()
+            result.notes = writer.notes
             stage("commit")
     except FullBuildNeeded as exc:
         result.reason = str(exc)
@@ -249,6 +271,25 @@ def store_input_warnings(writer, dumps, warnings):
         )
 
 
+LATEST_EPOCH = 253402300799  # 9999-12-31T23:59:59Z: the last time the format can write
+
+
+def _source_date_epoch():
+    """SOURCE_DATE_EPOCH as an int, None when unset; BuildError when it is not a Unix time.
+
+    reproducible-builds.org asks a tool to fail on a malformed value rather than guess.
+    """
+    text = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and int(text) <= LATEST_EPOCH):
+        raise BuildError(
+            f"SOURCE_DATE_EPOCH={text[:40]!r} is not a Unix time (whole seconds since "
+            f"1970-01-01, at most {LATEST_EPOCH}); unset it or fix it"
+        )
+    return int(text)
+
+
 def _inspect_all(files, skip_bad, warn):
     dumps, errors = [], []
     for path, name in files:
@@ -271,7 +312,7 @@ def _inspect_all(files, skip_bad, warn):
     return dumps
 
 
-def _write_build_info(writer, dumps, result):
+def _write_build_info(writer, dumps, result, epoch):
     info = {
         "tool_version": __version__,
         "schema_version": str(schema_version()),
@@ -281,10 +322,9 @@ def _write_build_info(writer, dumps, result):
         "papers": str(result.papers),
         "warnings": str(len(result.warnings)),
     }
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    if epoch.isdigit():
+    if epoch is not None:
         # Only an explicit SOURCE_DATE_EPOCH puts a time in the file: builds stay reproducible.
-        info["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch)))
+        info["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
     for dump in dumps:
         info[f"source_sha256:{dump.name}"] = dump.sha256
     writer.executemany("INSERT INTO build_info (key, value) VALUES (?, ?)", sorted(info.items()))

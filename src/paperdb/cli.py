@@ -2,7 +2,9 @@
 
 import functools
 import json
+import re
 import shutil
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -13,12 +15,43 @@ from . import __version__
 from .build import build
 from .check import check_database
 from .database import open_database
-from .errors import PaperdbError
+from .errors import PaperdbError, shown
 from .search import search as run_search
 from .stats import link_counts, listing_counts, repositories, table_counts, topic_counts
 
 DEFAULT_DB = "papers.db"
 CHECKOUT_SEEDS = Path(__file__).resolve().parents[2] / "data" / "seeds"
+SQLITE_MAX_INT = 2**63 - 1  # larger --limit or --min-papers values mean "no limit"
+
+# What a terminal would act on instead of showing: C0 and C1 controls (escape sequences can
+# retitle, recolour or redraw it), bidirectional overrides (they reorder what is shown), and
+# lone surrogates (the bytes of a file name that is not UTF-8). Tabs and newlines stay.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text):
+    """`text` with everything a terminal would act on written out as an escape (\\x1b)."""
+    return _UNPRINTABLE.sub(_escape, str(text))
+
+
+def _escape(match):
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def echo(text="", err=False):
+    click.echo(printable(text), err=err)
+
+
+def echo_json(value):
+    """JSON on stdout; json.dumps already escapes C0 controls, this escapes the rest."""
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    click.echo(_UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 class ProgressLine:
@@ -43,7 +76,9 @@ class ProgressLine:
         if now - self.started < self.SHOW_AFTER or now - self.drawn_at < 0.1:
             return
         self.drawn_at = now
-        line = f"[{now - self.started:6.1f} s] {text}"[: shutil.get_terminal_size().columns - 1]
+        line = printable(f"[{now - self.started:6.1f} s] {text}")[
+            : shutil.get_terminal_size().columns - 1
+        ]
         sys.stderr.write("\r" + line.ljust(self.width))
         sys.stderr.flush()
         self.width = len(line)
@@ -61,14 +96,26 @@ def default_inputs():
 
 
 def reports_errors(command):
-    """Turn the library's own errors into a clean message and exit status 1."""
+    """Turn the library's own errors into a clean message and exit status 1.
+
+    An SQLite error while reading a database that opened fine means the file is damaged
+    (a bad page, a missing table): said as such, with what to run next.
+    """
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except PaperdbError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(printable(exc)) from None
+        except sqlite3.Error as exc:
+            db = shown(kwargs.get("db_path", DEFAULT_DB))
+            raise click.ClickException(
+                printable(
+                    f"{db}: cannot read it, the database is damaged ({exc}); "
+                    f"`paperdb check {db}` lists what is wrong, `paperdb build` makes a new one"
+                )
+            ) from None
 
     return wrapper
 
@@ -101,6 +148,12 @@ def cli():
 )
 @click.option("--skip-bad", is_flag=True, help="Skip unusable input files instead of failing.")
 @click.option(
+    "--force",
+    is_flag=True,
+    help="Replace the output even if it is another program's SQLite database "
+    "(never an input dump, a text file or a device).",
+)
+@click.option(
     "--topics",
     "topics_path",
     type=click.Path(path_type=Path),
@@ -114,12 +167,14 @@ def cli():
 @click.option("--strict", is_flag=True, help="Exit with status 2 if the build reported warnings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors (no summary, no progress).")
 @reports_errors
-def build_command(paths, output, skip_bad, topics_path, incremental, strict, quiet):
+def build_command(paths, output, skip_bad, force, topics_path, incremental, strict, quiet):
     """Build a database from dump files and folders of *.txt dumps.
 
     With no PATHS, builds from the bundled dumps in data/seeds. With --incremental, an
     existing output is brought up to date by reading only the dumps whose sha256 changed,
-    and those added or removed; the result is the same as a full build. Examples:
+    and those added or removed; the result is the same as a full build. The output is
+    replaced only if it is missing, empty or a paperdb database (a symlink's target is
+    updated, its permissions kept). Examples:
 
         paperdb build data/seeds extra/listing.txt -o papers.db
 
@@ -131,7 +186,7 @@ def build_command(paths, output, skip_bad, topics_path, incremental, strict, qui
     def show_warning(warning):
         if not quiet:
             progress.close()
-            click.echo(f"warning: {warning}", err=True)
+            echo(f"warning: {warning}", err=True)
 
     try:
         result = build(
@@ -140,20 +195,23 @@ def build_command(paths, output, skip_bad, topics_path, incremental, strict, qui
             skip_bad=skip_bad,
             topics=topics_path,
             incremental=incremental,
+            force=force,
             on_warning=show_warning,
             on_progress=progress,
         )
     finally:
         progress.close()
     if not quiet:
+        for note in result.notes:
+            echo(f"note: {note}", err=True)
         for path in result.skipped:
-            click.echo(f"skipped (not a .txt dump): {path}", err=True)
+            echo(f"skipped (not a .txt dump): {shown(path)}", err=True)
         if incremental:
             how = {"full": "full build", "incremental": "updated", "unchanged": "up to date"}
-            click.echo(f"{how[result.mode]}: {result.reason}", err=True)
+            echo(f"{how[result.mode]}: {result.reason}", err=True)
         verb = "Kept" if result.mode == "unchanged" else "Built"
-        click.echo(
-            f"{verb} {result.output}: {result.files} files, {result.occurrences} paper "
+        echo(
+            f"{verb} {shown(result.output)}: {result.files} files, {result.occurrences} paper "
             f"occurrences, {result.papers} distinct papers, {len(result.warnings)} warnings "
             f"({result.seconds:.2f} s)"
         )
@@ -164,7 +222,12 @@ def build_command(paths, output, skip_bad, topics_path, incremental, strict, qui
 @cli.command("search")
 @click.argument("query")
 @db_option
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--limit",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1, max=SQLITE_MAX_INT, clamp=True),
+)
 @click.option("--topic", "topic_slug", help="Only papers with this topic (see: paperdb topics).")
 @click.option("--raw", is_flag=True, help="Pass QUERY to SQLite FTS5 unchanged (expert syntax).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array of hits.")
@@ -181,17 +244,17 @@ def search_command(query, db_path, limit, topic_slug, raw, as_json):
     """
     hits = run_search(open_database(db_path), query, limit=limit, topic=topic_slug, raw=raw)
     if as_json:
-        click.echo(json.dumps([hit.as_dict() for hit in hits], ensure_ascii=False, indent=2))
+        echo_json([hit.as_dict() for hit in hits])
         return
     if not hits:
-        click.echo("No results.", err=True)
+        echo("No results.", err=True)
         return
     for rank, hit in enumerate(hits, start=1):
         partial = ", some words missing" if hit.match == "partial" else ""
-        click.echo(f"{rank}. {hit.title}  (score {hit.score:.2f}, id {hit.id}{partial})")
-        click.echo(f"   in: {', '.join(hit.listings)}")
-        click.echo(f"   {hit.snippet}")
-        click.echo()
+        echo(f"{rank}. {hit.title}  (score {hit.score:.2f}, id {hit.id}{partial})")
+        echo(f"   in: {', '.join(hit.listings)}")
+        echo(f"   {hit.snippet}")
+        echo()
 
 
 @cli.command("stats")
@@ -206,18 +269,18 @@ def stats_command(db_path, as_json):
     db = open_database(db_path)
     tables, listings, links = table_counts(db), listing_counts(db), link_counts(db)
     if as_json:
-        click.echo(json.dumps({"tables": tables, "listings": listings, "links": links}, indent=2))
+        echo_json({"tables": tables, "listings": listings, "links": links})
         return
-    click.echo("Tables:")
+    echo("Tables:")
     for name, count in tables.items():
-        click.echo(f"  {name:<16} {count:>8}")
-    click.echo("Links:")
+        echo(f"  {name:<16} {count:>8}")
+    echo("Links:")
     for name, count in links.items():
-        click.echo(f"  {name:<28} {count:>6}")
-    click.echo("Listings:")
+        echo(f"  {name:<28} {count:>6}")
+    echo("Listings:")
     for row in listings:
         date = row["date_label"] or "-"
-        click.echo(
+        echo(
             f"  {row['name']:<32} {row['page_kind']:<8} {date:<8} "
             f"{row['papers']:>5} papers  {row['warnings']:>3} warnings"
         )
@@ -229,7 +292,7 @@ def stats_command(db_path, as_json):
     "--min-papers",
     default=1,
     show_default=True,
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=SQLITE_MAX_INT, clamp=True),
     help="Only repositories mentioned by at least this many papers.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
@@ -241,10 +304,10 @@ def repos_command(db_path, min_papers, as_json):
     """
     rows = repositories(open_database(db_path), min_papers=min_papers)
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['papers']:>4} papers {row['listings']:>3} listings  {row['url']}")
+        echo(f"{row['papers']:>4} papers {row['listings']:>3} listings  {row['url']}")
 
 
 @cli.command("topics")
@@ -258,11 +321,11 @@ def topics_command(db_path, as_json):
     """
     rows = topic_counts(open_database(db_path))
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo_json(rows)
         return
     for row in rows:
         indent = "    " if row["parent"] else ""
-        click.echo(f"{row['papers']:>6}  {indent}{row['slug']}  ({row['name']})")
+        echo(f"{row['papers']:>6}  {indent}{row['slug']}  ({row['name']})")
 
 
 @cli.command("check")
@@ -277,6 +340,6 @@ def check_command(db_path):
     problems = check_database(db_path)
     if problems:
         for problem in problems:
-            click.echo(f"problem: {problem}", err=True)
-        raise click.ClickException(f"{db_path}: {len(problems)} problem(s) found")
-    click.echo(f"{db_path}: ok")
+            echo(f"problem: {problem}", err=True)
+        raise click.ClickException(printable(f"{shown(db_path)}: {len(problems)} problem(s) found"))
+    echo(f"{shown(db_path)}: ok")

@@ -2,50 +2,84 @@
 
 A reader that has the old papers.db open keeps reading the old file (the rename swaps
 directory entries, not bytes), and a build that fails or is killed never touches it.
+What may be replaced, and the journals to settle first, are output.py's rules.
 """
 
 import contextlib
+import fcntl
 import os
+import secrets
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import sqlite_utils
 
-from .errors import BuildError
+from .errors import BuildError, shown
+from .output import claim, keep_permissions, settle_journals
 from .schema import schema_sql
 
 BATCH_ROWS = 5000
 FTS_HASH_BYTES = 32 * 1024 * 1024
 TEMP_SUFFIX = ".tmp"
+BIRTH_SUFFIX = ".new"  # a temporary file before it is locked (see create_temp_file)
+ORPHAN_BIRTH_SECONDS = 3600
 
 
-def temp_name(output, pid):
-    return output.parent / f".{output.name}.{pid}{TEMP_SUFFIX}"
+def create_temp_file(folder, output_name):
+    """(path, fd) of a new, empty temporary file, locked for as long as fd stays open.
+
+    The lock (flock) says the file is in use, across processes and PID namespaces that
+    share the folder: a process id says nothing about another namespace. The file is
+    created under a name the stale-file sweep ignores and renamed once locked, so it is
+    never seen unlocked under its .tmp name.
+    """
+    token = f"{os.getpid()}-{secrets.token_hex(4)}"
+    birth = folder / f".{output_name}.{token}{BIRTH_SUFFIX}"
+    path = folder / f".{output_name}.{token}{TEMP_SUFFIX}"
+    fd = os.open(birth, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.rename(birth, path)
+    except OSError:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            birth.unlink()
+        raise
+    return path, fd
 
 
 def remove_stale_temp_files(output):
-    """Delete temporary files left by builds that were killed (their process is gone)."""
+    """Delete temporary files left by builds that were killed: those nobody holds locked."""
     prefix = f".{output.name}."
     with contextlib.suppress(OSError):
         for leftover in output.parent.iterdir():
             name = leftover.name
-            if not (name.startswith(prefix) and name.endswith(TEMP_SUFFIX)):
+            if not name.startswith(prefix):
                 continue
-            pid = name[len(prefix) : -len(TEMP_SUFFIX)]
-            if pid.isdigit() and not _process_alive(int(pid)):
+            if name.endswith(TEMP_SUFFIX):
+                _remove_if_unlocked(leftover)
+            elif name.endswith(BIRTH_SUFFIX):
+                # Killed in the instant between creating and locking: empty, and old by now.
                 with contextlib.suppress(OSError):
-                    leftover.unlink()
+                    if time.time() - leftover.stat().st_mtime > ORPHAN_BIRTH_SECONDS:
+                        leftover.unlink()
 
 
-def _process_alive(pid):
+def _remove_if_unlocked(path):
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)  # a live build holds it
+        return
+    with contextlib.suppress(OSError):
+        path.unlink()
+    os.close(fd)
 
 
 class DatabaseWriter:
@@ -55,27 +89,32 @@ class DatabaseWriter:
     `commit()` is the only way to put the result in place.
     """
 
-    def __init__(self, output, *, update=False):
-        """`update=True` starts from a copy of the existing output instead of an empty file."""
+    def __init__(self, output, *, update=False, inputs=(), force=False):
+        """`update=True` starts from a copy of the existing output instead of an empty file.
+
+        The output must be ours to replace (output.claim: `inputs` are never replaced,
+        `force` allows another program's SQLite file); a symlink's target is written.
+        """
         self.output = Path(output)
-        if self.output.is_dir():
-            raise BuildError(f"{self.output}: output path is a folder, not a file")
-        parent = self.output.parent
-        if not parent.is_dir():
-            raise BuildError(f"{parent}: output folder does not exist")
-        remove_stale_temp_files(self.output)
-        self.temp_path = temp_name(self.output, os.getpid())
+        self.inputs = inputs
+        self.force = force
+        self.target = claim(self.output, inputs, force)
+        self.notes = settle_journals(self.target.path)  # before a copy, and fail early
+        parent = self.target.path.parent
+        remove_stale_temp_files(self.target.path)
         try:
-            fd = os.open(self.temp_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            os.close(fd)
+            self.temp_path, self._lock = create_temp_file(parent, self.target.path.name)
         except OSError as exc:
-            raise BuildError(f"{parent}: cannot write here: {exc.strerror or exc}") from None
+            raise BuildError(f"{shown(parent)}: cannot write here: {exc.strerror or exc}") from None
         if update:
             try:
-                shutil.copyfile(self.output, self.temp_path)
+                shutil.copyfile(self.target.path, self.temp_path)
             except OSError as exc:
                 self.temp_path.unlink(missing_ok=True)
-                raise BuildError(f"{self.output}: cannot copy: {exc.strerror or exc}") from None
+                self._release()
+                raise BuildError(
+                    f"{shown(self.output)}: cannot copy: {exc.strerror or exc}"
+                ) from None
         self._buffers = {}
         self._staged = {}  # table -> key, for tables written through a TEMP table (stage())
         self.db = sqlite_utils.Database(self.temp_path)
@@ -175,19 +214,38 @@ class DatabaseWriter:
         self.db.conn.commit()
         self.db.close()
         try:
+            # Checked again at the last moment: the output may have changed during the build.
+            target = claim(self.output, self.inputs, self.force)
+            for note in settle_journals(target.path):
+                if note not in self.notes:
+                    self.notes.append(note)
+            keep_permissions(self.temp_path, target)
             with open(self.temp_path, "rb+") as fh:
                 os.fsync(fh.fileno())
-            os.replace(self.temp_path, self.output)
-            _fsync_folder(self.output.parent)
+            os.replace(self.temp_path, target.path)
+            _fsync_folder(target.path.parent)
+        except BuildError:
+            self.discard()
+            raise
         except OSError as exc:
             self.discard()
-            raise BuildError(f"{self.output}: cannot replace: {exc.strerror or exc}") from None
+            raise BuildError(
+                f"{shown(self.output)}: cannot replace: {exc.strerror or exc}"
+            ) from None
+        self._release()
 
     def discard(self):
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
         with contextlib.suppress(FileNotFoundError):
             self.temp_path.unlink()
+        self._release()
+
+    def _release(self):
+        """Let go of the temporary file's lock (once it is renamed or removed)."""
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
 
 def _fsync_folder(folder):
