@@ -1,6 +1,9 @@
 """The paperdb command and build_db.py, end to end on the bundled dumps."""
 
 import json
+import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 
@@ -172,3 +175,118 @@ def test_progress_line_on_a_terminal(monkeypatch, capsys):
     assert "\rreading" not in err and "] reading 001.txt (2/5 files)" in err
     assert err.endswith("\r")
     assert ProgressLine(enabled=False).enabled is False
+
+
+# --- hostile databases, numbers, environments and text ---------------------------------------
+
+DAMAGES = {
+    "dropped-table": lambda conn, path: conn.executescript(
+        "DROP TABLE papers_fts; DROP VIEW topic_counts; DROP TABLE links; DROP VIEW repo_mentions;"
+    ),
+    "truncated-file": lambda conn, path: os.truncate(path, os.path.getsize(path) // 3),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+@pytest.mark.parametrize(
+    "command", [["search", "mamba"], ["stats"], ["topics"], ["repos"]], ids=lambda c: c[0]
+)
+def test_a_damaged_database_is_a_clean_error(runner, seed_db, tmp_path, damage, command):
+    damaged = tmp_path / "damaged.db"
+    shutil.copy(seed_db, damaged)
+    conn = sqlite3.connect(damaged)
+    DAMAGES[damage](conn, damaged)
+    conn.close()
+    result = runner.invoke(cli, [*command, "--db", str(damaged)])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # not a traceback
+    assert f"Error: {damaged}: " in result.output
+    assert "damaged" in result.output or "malformed" in result.output
+
+
+@pytest.mark.parametrize("option", [["search", "mamba", "--limit"], ["repos", "--min-papers"]])
+def test_numbers_beyond_sqlite_integers_mean_no_limit(runner, seed_db, option):
+    result = runner.invoke(cli, [*option, str(2**64), "--db", str(seed_db)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("epoch", ["1" + "0" * 20, "²", "-5", "12.5", "soon", "253402300800"])
+def test_unusable_source_date_epoch_is_a_clean_error(runner, tmp_path, monkeypatch, epoch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    output = tmp_path / "p.db"
+    result = runner.invoke(cli, ["build", str(seed_path("003")), "-o", str(output)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "SOURCE_DATE_EPOCH=" in result.output and "is not a Unix time" in result.output
+    assert not output.exists()
+
+
+def test_latest_source_date_epoch_is_written(runner, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "253402300799")
+    output = tmp_path / "p.db"
+    assert runner.invoke(cli, ["build", str(seed_path("003")), "-o", str(output)]).exit_code == 0
+    conn = sqlite3.connect(output)
+    assert conn.execute("SELECT value FROM build_info WHERE key = 'built_at'").fetchone() == (
+        "9999-12-31T23:59:59Z",
+    )
+
+
+HOSTILE = "\x1b]0;pwned\x07Evil \x1b[2J\u202eTitle\x9b31m"
+
+
+def test_control_characters_in_titles_and_names_are_printed_escaped(runner, tmp_path):
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    lines = seed_path("003").read_text().split("\n")
+    assert lines[10].startswith("Gated Linear Attention")  # the first title
+    lines[10] = f"Gated {HOSTILE} Attention"
+    lines.append(f"Lonely {HOSTILE} title with no abstract")
+    (folder / "evil\x1b[31m.txt").write_text("\n".join(lines))
+    db = tmp_path / "p.db"
+    outputs = [runner.invoke(cli, ["build", str(folder), "-o", str(db)])]
+    outputs.append(runner.invoke(cli, ["search", "gated pwned", "--db", str(db)]))
+    outputs.append(runner.invoke(cli, ["search", "gated pwned", "--json", "--db", str(db)]))
+    outputs.append(runner.invoke(cli, ["stats", "--db", str(db)]))
+    outputs.append(runner.invoke(cli, ["stats", "--json", "--db", str(db)]))
+    for result in outputs:
+        assert result.exit_code == 0, result.output
+        for raw in ("\x1b", "\x07", "\x9b", "\u202e"):
+            assert raw not in result.output
+    assert "evil\\x1b[31m.txt" in outputs[0].output  # the warning's file name
+    assert "Lonely \\x1b]0;pwned\\x07Evil \\x1b[2J\\u202eTitle\\x9b31m" in outputs[0].output
+    assert "\\x1b]0;pwned" in outputs[1].output
+    hits = json.loads(outputs[2].stdout)
+    assert HOSTILE in hits[0]["title"]  # JSON escapes it, and gives it back exactly
+    conn = sqlite3.connect(db)  # stored as written
+    assert conn.execute("SELECT count(*) FROM papers WHERE instr(title, ?)", [HOSTILE]).fetchone()
+
+
+CTRL_C_WHILE_IMPORTING = """
+import builtins, os, signal, sys
+real_import = builtins.__import__
+def import_then_ctrl_c(name, *args, **kwargs):
+    if name == "click":  # imported by paperdb.cli, a few ms into the quarter second it takes
+        os.kill(os.getpid(), signal.SIGINT)
+    return real_import(name, *args, **kwargs)
+builtins.__import__ = import_then_ctrl_c
+sys.argv = ["paperdb", "build", sys.argv[1], "-o", sys.argv[2]]
+from paperdb.console import main
+main()
+"""
+
+
+def test_ctrl_c_while_the_command_is_still_importing_is_clean(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", CTRL_C_WHILE_IMPORTING, seed_path("003"), tmp_path / "p.db"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr == "Aborted!\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_console_script_is_the_guarded_entry_point():
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"paperdb": "paperdb.console:main"}
