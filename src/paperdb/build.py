@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
+from .check import count_key, counted_tables
 from .enrich import Enricher, count_acronyms, harvest_acronyms, write_acronyms, write_topics
 from .errors import BuildError, InputError, PaperdbError
 from .extract import Extractor
@@ -287,6 +288,13 @@ def _write_build_info(writer, dumps, result):
         info["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch)))
     for dump in dumps:
         info[f"source_sha256:{dump.name}"] = dump.sha256
+    writer.flush()
+    # Every other table's rows too, so that `paperdb check` finds rows deleted from any table.
+    for table in counted_tables(writer.db.conn):
+        key = count_key(table)
+        if key not in info:
+            (rows,) = writer.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+            info[key] = str(rows)
     writer.executemany("INSERT INTO build_info (key, value) VALUES (?, ?)", sorted(info.items()))
 
 
