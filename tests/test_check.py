@@ -7,9 +7,11 @@ import shutil
 import sqlite3
 
 import pytest
-from conftest import SEED_NAMES
+from conftest import SEED_NAMES, SEEDS, seed_lines, write_dump
 
-from paperdb.check import check_database
+from paperdb import __version__
+from paperdb.build import build
+from paperdb.check import check_database, count_key
 from paperdb.schema import schema_version
 
 SKIPPED = "other checks skipped: the SQLite file itself is damaged"
@@ -64,7 +66,8 @@ def forget_paper_elsewhere(path, pid, keep=("paper_listings",)):
     """Delete the rows of every table that refers to paper `pid`, except those in `keep`.
 
     Found through the declared foreign keys, so tables a later schema adds (topics, repos
-    ...) are cleaned as well and only the damage a test means to do remains.
+    ...) are cleaned as well, and build_info's counts of them follow: only the damage a test
+    means to do remains.
     """
     conn = sqlite3.connect(path)
     try:
@@ -73,6 +76,11 @@ def forget_paper_elsewhere(path, pid, keep=("paper_listings",)):
             for row in conn.execute(f'PRAGMA foreign_key_list("{table}")').fetchall():
                 if row[2] == "papers" and table not in keep:
                     conn.execute(f'DELETE FROM "{table}" WHERE "{row[3]}" = ?', (pid,))
+                    conn.execute(
+                        f'UPDATE build_info SET value = (SELECT count(*) FROM "{table}")'
+                        " WHERE key = ?",
+                        (count_key(table),),
+                    )
         conn.commit()
     finally:
         conn.close()
@@ -119,7 +127,7 @@ def test_check_leaves_a_damaged_file_byte_identical(db):
     assert fingerprint(db) == before
 
 
-def test_tables_and_keys_of_a_later_schema_are_ignored(db):
+def test_objects_and_keys_this_version_does_not_write_are_named(db):
     run(
         db,
         "CREATE TABLE future_things (id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
@@ -128,10 +136,14 @@ def test_tables_and_keys_of_a_later_schema_are_ignored(db):
         "INSERT INTO future_things VALUES (1, 'state space models')",
         "INSERT INTO build_info VALUES ('future_things', '7'), ('future_total', '12345')",
     )
-    assert check_database(db) == []
+    assert check_database(db) == [
+        "schema: table future_things is not in schema.sql",
+        "schema: table paper_future_things is not in schema.sql",
+        f"build_info: keys future_things, future_total are not written by paperdb {__version__}",
+    ]
 
 
-def test_only_what_exists_is_checked(db):
+def test_each_dropped_object_is_named_once_and_the_rest_is_still_checked(db):
     drop_views(db)
     run(
         db,
@@ -140,8 +152,222 @@ def test_only_what_exists_is_checked(db):
         "DROP TABLE papers_fts",
         "ALTER TABLE listings DROP COLUMN paper_count",
         "ALTER TABLE papers DROP COLUMN listing_count",
+        "UPDATE paper_listings SET listing_id = 99 WHERE listing_id = 4",
     )
-    assert check_database(db) == []
+    # Indexes of a dropped table, and FTS5's shadow tables, go with it: no line of their own.
+    assert check_database(db) == [
+        "schema: table build_info is missing",
+        "schema: view paper_overview is missing",
+        "schema: table paper_repos is missing",
+        "schema: virtual table papers_fts is missing",
+        "schema: view papers_without_code is missing",
+        "schema: view repo_mentions is missing",
+        "schema: view topic_counts is missing",
+        "schema: table listings has no column paper_count",
+        "schema: table papers has no column listing_count",
+        "paper_listings: 8 rows have a listing_id with no listings row (listing_id 99)",
+    ]
+
+
+# --- what build_info says, and every table's rows -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def warned_db(tmp_path_factory):
+    """The seeds and two more dumps that give warnings of every kind; `paperdb check` passes."""
+    folder = tmp_path_factory.mktemp("warned")
+    shutil.copytree(SEEDS, folder / "dumps")
+    lines = seed_lines("001")
+    write_dump(folder / "dumps", "005_cut.txt", lines[:5] + lines[6:])  # title without abstract
+    longer = lines[:6]
+    longer[3] += " An extra closing sentence."
+    write_dump(folder / "dumps", "006_longer.txt", longer)  # an abstract conflict
+    (folder / "dumps" / "007_binary.txt").write_bytes(b"\x00binary")  # skipped: no listing
+    path = folder / "papers.db"
+    result = build([folder / "dumps"], path, skip_bad=True)
+    assert {w.kind for w in result.warnings} == {
+        "title-without-abstract",
+        "abstract-conflict",
+        "skipped-file",
+    }
+    return path
+
+
+@pytest.fixture
+def warned(warned_db, tmp_path):
+    path = tmp_path / "papers.db"
+    shutil.copyfile(warned_db, path)
+    return path
+
+
+def test_a_build_with_warnings_is_healthy(warned):
+    assert check_database(warned) == []
+    assert check_database(warned, quick=True) == []
+
+
+def test_an_incrementally_updated_build_is_healthy(warned_db, tmp_path):
+    folder = tmp_path / "dumps"
+    shutil.copytree(warned_db.parent / "dumps", folder)
+    path = tmp_path / "papers.db"
+    shutil.copyfile(warned_db, path)
+    (folder / "006_longer.txt").unlink()
+    write_dump(folder, "008_more.txt", seed_lines("003")[:10])
+    result = build([folder], path, incremental=True, skip_bad=True)
+    assert result.mode == "incremental", result.reason
+    assert check_database(path) == []
+    assert check_database(path, quick=True) == []
+
+
+MIN_TOPIC = "(SELECT min(topic_id) FROM paper_topics)"
+VERSION = (
+    f"build_info: tool_version says paperdb 0.0.1 built the file, this is paperdb {__version__}"
+)
+
+
+def key_is(key, text):
+    return f"UPDATE build_info SET value = '{text}' WHERE key = '{key}'"
+
+
+# (statements, the start of the line that must name the damage, whether quick finds it too)
+DAMAGES = {
+    "papers_fts-dropped": (
+        ["DROP TABLE papers_fts"],
+        "schema: virtual table papers_fts is missing",
+        True,
+    ),
+    "build_info-dropped": (["DROP TABLE build_info"], "schema: table build_info is missing", True),
+    "links-dropped": (["DROP TABLE links"], "schema: table links is missing", True),
+    "paper_topics-dropped": (
+        ["DROP TABLE paper_topics"],
+        "schema: table paper_topics is missing",
+        True,
+    ),
+    "acronyms-dropped": (["DROP TABLE acronyms"], "schema: table acronyms is missing", True),
+    "index-dropped": (["DROP INDEX links_kind"], "schema: index links_kind is missing", True),
+    "index-changed": (
+        ["DROP INDEX links_kind", "CREATE INDEX links_kind ON links(host)"],
+        "schema: index links_kind is on links(host), schema.sql has it on links(kind)",
+        True,
+    ),
+    "column-added": (
+        ["ALTER TABLE papers ADD COLUMN note TEXT"],
+        "schema: table papers has a column note that schema.sql does not",
+        True,
+    ),
+    "view-changed": (
+        ["DROP VIEW topic_counts", "CREATE VIEW topic_counts AS SELECT 1 AS papers"],
+        "schema: view topic_counts is defined otherwise than in schema.sql",
+        True,
+    ),
+    "build_info-emptied": (["DELETE FROM build_info"], "build_info: has no rows", True),
+    "build_info-key-deleted": (
+        ["DELETE FROM build_info WHERE key = 'rows:links'"],
+        "build_info: no rows:links key",
+        True,
+    ),
+    "paper_topics-rows-deleted": (
+        [f"DELETE FROM paper_topics WHERE topic_id = {MIN_TOPIC}"],
+        "paper_topics: build_info says",
+        True,
+    ),
+    "paper_topics-emptied": (
+        ["DELETE FROM paper_topics"],
+        "paper_topics: build_info says",
+        True,
+    ),
+    "links-row-deleted": (
+        ["DELETE FROM links WHERE rowid = (SELECT min(rowid) FROM links)"],
+        "links: build_info says",
+        True,
+    ),
+    "build_warnings-row-deleted": (
+        ["DELETE FROM build_warnings WHERE id = (SELECT max(id) FROM build_warnings)"],
+        "build_warnings: build_info warnings says 3 rows, table has 2",
+        True,
+    ),
+    "acronyms-rows-deleted": (
+        ["DELETE FROM acronyms WHERE short = (SELECT min(short) FROM acronyms)"],
+        "acronyms: build_info says",
+        True,
+    ),
+    "topics-row-deleted": (
+        ["DELETE FROM topics WHERE id = (SELECT max(id) FROM topics)"],
+        "topics: build_info says",
+        True,
+    ),
+    "warnings-count-wrong": (
+        [key_is("warnings", "4")],
+        "build_warnings: build_info warnings says 4 rows, table has 3",
+        True,
+    ),
+    "warnings-count-not-a-number": (
+        [key_is("warnings", "three")],
+        "build_info: warnings is not a number: 'three'",
+        True,
+    ),
+    "tool_version-other": ([key_is("tool_version", "0.0.1")], VERSION, True),
+    "tool_version-empty": (
+        [key_is("tool_version", "")],
+        "build_info: tool_version is not a version: ''",
+        True,
+    ),
+    "tool_version-garbage": (
+        [key_is("tool_version", "paperdb")],
+        "build_info: tool_version is not a version: 'paperdb'",
+        True,
+    ),
+    "tool_version-deleted": (
+        ["DELETE FROM build_info WHERE key = 'tool_version'"],
+        "build_info: no tool_version key",
+        True,
+    ),
+    "schema_version-wrong": (
+        [key_is("schema_version", "1")],
+        f"build_info: schema_version says 1, the file's user_version is {schema_version()}",
+        True,
+    ),
+    "sqlite_version-garbage": (
+        [key_is("sqlite_version", "latest")],
+        "build_info: sqlite_version is not an SQLite 3 version: 'latest'",
+        True,
+    ),
+    "built_at-garbage": (
+        ["INSERT INTO build_info VALUES ('built_at', 'yesterday')"],
+        "build_info: built_at is not a time like 2024-03-14T12:00:00Z: 'yesterday'",
+        True,
+    ),
+    "user_version-older": (
+        [f"PRAGMA user_version = {schema_version() - 1}"],
+        f"schema version {schema_version() - 1} is older than this paperdb's ({schema_version()})",
+        True,
+    ),
+    "user_version-newer": (
+        [f"PRAGMA user_version = {schema_version() + 1}"],
+        "",  # the file's path, then "schema version ... is newer"
+        True,
+    ),
+    "warning_count-wrong": (
+        ["UPDATE listings SET warning_count = warning_count + 1 WHERE name = '005_cut.txt'"],
+        "listings: 005_cut.txt (id 6) has warning_count 2, build_warnings has 1 rows",
+        False,
+    ),
+    "acronym-papers-wrong": (
+        ["UPDATE acronyms SET papers = papers + 1 WHERE short = (SELECT min(short) FROM acronyms)"],
+        "acronyms: 1 acronym disagrees with acronym_definitions",
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize(("statements", "named", "quick"), DAMAGES.values(), ids=DAMAGES.keys())
+def test_each_damage_is_named(warned, statements, named, quick):
+    run(warned, *statements)
+    named = named or f"{warned}: schema version"
+    problems = check_database(warned)
+    assert any(p.startswith(named) for p in problems), problems
+    if quick:
+        problems = check_database(warned, quick=True)
+        assert any(p.startswith(named) for p in problems), problems
 
 
 # --- counts --------------------------------------------------------------------------------

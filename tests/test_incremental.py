@@ -329,3 +329,101 @@ def test_a_new_title_sharing_an_existing_id_hash_builds_in_full(start, tmp_path,
     assert conn.execute("SELECT title FROM papers WHERE id = ?", (taken,)).fetchone() == (
         NEW_PAPERS[0],
     )
+
+
+# --- a damaged base, and a base replaced while an update runs ----------------------------------
+
+MIN_TOPIC = "(SELECT min(topic_id) FROM paper_topics)"
+BASE_DAMAGES = {
+    "paper_topics-rows-deleted": (
+        [f"DELETE FROM paper_topics WHERE topic_id = {MIN_TOPIC}"],
+        "paper_topics: build_info says",
+    ),
+    "acronyms-dropped": (["DROP TABLE acronyms"], "schema: table acronyms is missing"),
+    "links-dropped": (["DROP TABLE links"], "schema: table links is missing"),
+    "fts-corrupted": (
+        ["DELETE FROM papers_fts_data WHERE id > 10"],
+        "papers_fts: full-text index is damaged",
+    ),
+    "warnings-count-wrong": (
+        ["UPDATE build_info SET value = '7' WHERE key = 'warnings'"],
+        "build_warnings: build_info warnings says 7 rows, table has 0",
+    ),
+}
+
+
+def damage(db, statements):
+    conn = sqlite3.connect(db)
+    for sql in statements:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize("changed", [True, False], ids=["dump-changed", "nothing-changed"])
+@pytest.mark.parametrize(("statements", "found"), BASE_DAMAGES.values(), ids=BASE_DAMAGES.keys())
+def test_a_damaged_base_is_rebuilt_in_full(start, tmp_path, statements, found, changed):
+    folder, db = start
+    damage(db, statements)
+    if changed:
+        dump(folder, "003").unlink()
+    result = build([folder], db, incremental=True)
+    assert result.mode == "full"
+    assert result.reason.startswith(f"{db} is damaged: {found}"), result.reason
+    assert_same_as_full_build(db, folder, tmp_path)
+
+
+def test_cli_rebuilds_a_base_with_a_missing_table_and_says_why(start):
+    folder, db = start
+    damage(db, ["DROP TABLE paper_topics"])
+    dump(folder, "000").unlink()
+    runner = CliRunner()
+    done = runner.invoke(cli, ["build", "--incremental", str(folder), "-o", str(db)])
+    assert done.exit_code == 0, done.output
+    assert f"full build: {db} is damaged: schema: table paper_topics is missing" in done.stderr
+    assert "database error" not in done.output
+    assert check_database(db) == []
+
+
+def test_damage_only_a_full_check_sees_is_found_while_updating(start, tmp_path):
+    folder, db = start
+    # A torn page of an index the quick checks do not read: the update itself meets it.
+    conn = sqlite3.connect(db)
+    (page,) = conn.execute("PRAGMA page_size").fetchone()
+    (root,) = conn.execute(
+        "SELECT rootpage FROM sqlite_master WHERE name = 'paper_listings_paper_id'"
+    ).fetchone()
+    conn.close()
+    data = bytearray(db.read_bytes())
+    data[(root - 1) * page + 8 : root * page] = b"\x55" * (page - 8)
+    db.write_bytes(bytes(data))
+    dump(folder, "003").unlink()
+    result = build([folder], db, incremental=True)
+    assert result.mode == "full"
+    assert result.reason.startswith(f"{db} is damaged:") and "malformed" in result.reason
+    assert_same_as_full_build(db, folder, tmp_path)
+
+
+def test_the_update_is_planned_from_the_copy_it_changes(start, tmp_path, monkeypatch):
+    """Another build replaces the output after it was first read: the copy decides."""
+    import paperdb.writer
+
+    folder, db = start
+    other_folder = tmp_path / "other"
+    shutil.copytree(folder, other_folder)
+    dump(other_folder, "001").unlink()
+    other = tmp_path / "other.db"
+    build([other_folder], other)
+    dump(folder, "003").unlink()
+    copyfile = shutil.copyfile
+
+    def replaced_first(source, target):
+        if other.exists():
+            os.replace(other, source)
+        return copyfile(source, target)
+
+    monkeypatch.setattr(paperdb.writer.shutil, "copyfile", replaced_first)
+    result = update(folder, db)
+    assert not other.exists()
+    assert result.reason == f"0 changed, 1 new, 1 removed, {len(SEED_NAMES) - 2} unchanged dumps"
+    assert_same_as_full_build(db, folder, tmp_path)

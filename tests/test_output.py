@@ -229,6 +229,7 @@ def test_a_database_another_program_holds_in_wal_mode_is_not_replaced(built):
     holder = sqlite3.connect(built, isolation_level=None)
     holder.execute("PRAGMA journal_mode = WAL")
     holder.execute("INSERT INTO build_info (key, value) VALUES ('note', 'live')")
+    holder.execute("DELETE FROM build_info WHERE key = 'note'")
     before = holder.execute("SELECT count(*) FROM papers").fetchone()
     result = run_build(seed_path("000"), "-o", built)
     assert result.exit_code == 1

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
+from .check import count_key, counted_tables
 from .enrich import Enricher, count_acronyms, harvest_acronyms, write_acronyms, write_topics
 from .errors import BuildError, InputError, PaperdbError, shown
 from .extract import Extractor
-from .incremental import FullBuildNeeded, Update, plan_update
+from .incremental import FullBuildNeeded, Update, check_base, plan_update
 from .output import claim
 from .papers import PaperTable, finish_warnings
 from .parallel import ExtractionQueue, default_workers
@@ -198,20 +199,22 @@ def _update(
     if not output.is_file():
         result.reason = f"no {output} to update yet"
         return False
-    try:
-        changes = plan_update(output, dumps, taxonomy)
-    except FullBuildNeeded as exc:
-        result.reason = str(exc)
-        return False
-    dump_paths = {str(dump.path) for dump in dumps}
-    fresh_paths = {str(dump.path) for _, dump in changes.fresh}
+    dump_paths = {shown(dump.path) for dump in dumps}
     file_warnings = [w for w in input_warnings if w.source not in dump_paths]
-    if changes.nothing and sorted(map(str, file_warnings)) == changes.file_warnings:
-        result.mode, result.reason = "unchanged", "no dump changed"
-        _counts_from(output, result)
-        return True
     try:
+        # Planned from `output` itself only to learn that nothing changed: then no copy is made.
+        changes = plan_update(output, dumps, taxonomy)
+        if changes.nothing and sorted(map(str, file_warnings)) == changes.file_warnings:
+            check_base(output, output)
+            result.mode, result.reason = "unchanged", "no dump changed"
+            _counts_from(output, result)
+            return True
         with DatabaseWriter(output, update=True, inputs=inputs, force=force) as writer:
+            # Another build may have replaced `output` since: the copy is what gets updated,
+            # so the copy is what is checked and planned from.
+            check_base(writer.temp_path, output)
+            changes = plan_update(output, dumps, taxonomy, source=writer.temp_path)
+            fresh_paths = {shown(dump.path) for _, dump in changes.fresh}
             Update(writer, changes, dumps, taxonomy, warn, progress).run()
             ours = [w for w in input_warnings if w.source in fresh_paths]
             store_input_warnings(writer, dumps, ours + file_warnings)
@@ -228,6 +231,12 @@ def _update(
             stage("commit")
     except FullBuildNeeded as exc:
         result.reason = str(exc)
+        return False
+    except sqlite3.DatabaseError as exc:
+        # Damage the quick checks cannot see (they read no page of text) shows up here.
+        if not (exc.sqlite_errorname or "").startswith("SQLITE_CORRUPT"):
+            raise
+        result.reason = f"{output} is damaged: {exc}"
         return False
     result.mode, result.reason = "incremental", changes.summary()
     return True
@@ -327,6 +336,13 @@ def _write_build_info(writer, dumps, result, epoch):
         info["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
     for dump in dumps:
         info[f"source_sha256:{dump.name}"] = dump.sha256
+    writer.flush()
+    # Every other table's rows too, so that `paperdb check` finds rows deleted from any table.
+    for table in counted_tables(writer.db.conn):
+        key = count_key(table)
+        if key not in info:
+            (rows,) = writer.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+            info[key] = str(rows)
     writer.executemany("INSERT INTO build_info (key, value) VALUES (?, ?)", sorted(info.items()))
 
 

@@ -9,14 +9,16 @@ across dumps is recomputed from what the database keeps:
 - a repository's spelling from its first mention, papers in order of first appearance.
 The full-text index is updated row by row (FTS5 'delete' and insert), not rebuilt.
 
-When that cannot be exact (another paperdb version, schema or taxonomy built the file, or
-an id collision is involved) `FullBuildNeeded` says why, and build() runs a full build.
+When that cannot be exact (another paperdb version, schema or taxonomy built the file, the
+file fails `paperdb check`'s quick checks, or an id collision is involved) `FullBuildNeeded`
+says why, and build() runs a full build.
 """
 
 import sqlite3
 from dataclasses import dataclass, field
 
 from . import __version__
+from .check import check_database
 from .enrich import (
     Enricher,
     count_acronyms,
@@ -57,10 +59,26 @@ class Changes:
         )
 
 
-def plan_update(output, dumps, taxonomy):
-    """The Changes from the database at `output` to `dumps`; FullBuildNeeded if it can't be."""
+def check_base(path, output):
+    """FullBuildNeeded when the file at `path` (`output`, or the copy of it an update works
+    on) fails the quick checks of `paperdb check`: an update would carry the damage on."""
+    problems = [line.replace(str(path), str(output)) for line in check_database(path, quick=True)]
+    if problems:
+        more = ""
+        if len(problems) > 1:
+            more = f" (and {len(problems) - 1} more: paperdb check {output} lists them)"
+        raise FullBuildNeeded(f"{output} is damaged: {problems[0]}{more}")
+
+
+def plan_update(output, dumps, taxonomy, *, source=None):
+    """The Changes from the database at `output` to `dumps`; FullBuildNeeded if it can't be.
+
+    `source` is the file to read instead of `output` itself (the copy an update works on);
+    messages name `output`.
+    """
+    source = source or output
     try:
-        conn = sqlite3.connect(f"{output.resolve().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         raise FullBuildNeeded(f"cannot open {output}: {exc}") from None
     try:
