@@ -7,8 +7,9 @@ GitHub paths are checked against GitHub's own naming rules, and anything that do
 not fit is not a repository.
 
 A numbered citation glued to a URL ("https://example.org[12]") is not part of it. Any
-other text urlsplit cannot read (a bracket or an NFKC-changing character in the host) is
-skipped and handed back, for the build to warn about: one odd link never stops a build.
+other text urlsplit cannot read (a bracket or an NFKC-changing character in the host, a
+port that is not a number) is skipped and handed back, for the build to warn about: one
+odd link never stops a build.
 """
 
 import re
