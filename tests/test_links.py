@@ -2,14 +2,17 @@
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES, SEEDS, seed_lines, write_dump
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from paperdb.build import build
 from paperdb.cli import cli
-from paperdb.links import Link, RepoMention, extract_links
+from paperdb.links import Link, RepoMention, extract_links, find_links, skipped_links
 from paperdb.parser import DumpParser, Occurrence
 from paperdb.reader import discover, inspect, read_lines
 
@@ -346,3 +349,161 @@ def test_repositories_sharing_a_hash_get_distinct_ids(tmp_path, monkeypatch):
         ("Third Paper About Code", 7),
         ("Third Paper About Code", 8),
     ]
+
+
+# Issue 13: a URL urlsplit cannot read (a citation glued to it, a bracket, an NFKC-changing
+# character or a bad port in its host) used to raise ValueError and stop the whole build.
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("see https://example.org[12] for more", [("https://example.org", "other")]),
+        ("mirrored at www.x.com[3].", [("www.x.com", "other")]),
+        (
+            "(https://arxiv.org/abs/2106.09685[4,5]).",
+            [("https://arxiv.org/abs/2106.09685", "arxiv")],
+        ),
+        ("site https://nerf.studio[7][8], code", [("https://nerf.studio", "other")]),
+        ("see https://example.org/data[2\u20133] too", [("https://example.org/data", "other")]),
+    ],
+)
+def test_a_citation_glued_to_a_url_is_not_part_of_it(text, expected):
+    assert links_in(text) == expected
+    assert find_links(text)[1] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Code: github.com/acme/tool[3].",
+        "Code: https://github.com/acme/tool[3, 4].",
+        "Code (https://github.com/acme/tool[12]).",
+    ],
+)
+def test_a_citation_glued_to_a_repository_keeps_the_repository(text):
+    assert repos_in(text) == [("acme", "tool", None)]
+
+
+@pytest.mark.parametrize(
+    "url,reason",
+    [
+        ("https://exa]mple.org/x", "a bracket in its host name"),
+        ("https://example.org[12]/data", "a bracket in its host name"),
+        ("https://example.org[Smith", "a bracket in its host name"),
+        ("www.[x.com/page", "a bracket in its host name"),
+        (
+            "https://ex\u2100ample.org/page",
+            "its host name changes under Unicode NFKC normalization",
+        ),
+        ("https://example\uff0forg/x", "its host name changes under Unicode NFKC normalization"),
+        ("https://example.org:99999/x", "its port is not a number from 0 to 65535"),
+        ("https://example.org:abc/x", "its port is not a number from 0 to 65535"),
+    ],
+)
+def test_a_url_that_cannot_be_read_is_skipped_and_handed_back(url, reason):
+    text = f"Data at {url}, code at https://github.com/acme/tool and www.acme.org."
+    links, skipped = find_links(text)
+    assert [(s.as_written, s.reason) for s in skipped] == [(url, reason)]
+    assert skipped_links(text) == skipped
+    assert [link.url for link in links] == ["https://github.com/acme/tool", "www.acme.org"]
+
+
+# Pieces that make URLs urlsplit may refuse, mixed with arbitrary text.
+URL_PIECES = st.sampled_from(
+    ["https://", "http://", "www.", "github.com/", "huggingface.co/", ".github.io", ".org"]
+    + ["[", "]", "[12]", ":", ":99999", ":x", "@", "/", "?", "#", "\\_", "{", "}", "(", ")"]
+    + [".", ",", " ", "\n", "a", "Z", "-", "7", "::1", "v1.x", "\u2100", "\uff0f", "\uff1a"]
+    + ["\ufe6b", "\uff20", "\u00e9", "e\u0301", "\ud800", "\x00", "\u2028"]
+)
+HOSTILE_TEXT = st.lists(URL_PIECES | st.text(max_size=6), max_size=30).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(HOSTILE_TEXT, st.text(max_size=20))
+def test_no_text_makes_link_extraction_raise(text, title):
+    links, skipped = find_links(text, title)
+    assert extract_links(text, title) == links
+    assert skipped_links(text) == skipped
+    assert all(isinstance(link, (Link, RepoMention)) for link in links)
+
+
+HOSTILE_ABSTRACT = (
+    "We study how links break when abstracts are copied out of PDF files. The project page"
+    " is https://example.org[12] and the code is at github.com/acme/tool[3]. A mirror at"
+    " https://exa]mple.org/mirror and an archive at https://ex\u2100ample.org/old cannot be"
+    " read, and neither can https://example.org:99999/x. The paper itself is"
+    " https://arxiv.org/abs/2106.09685, and the results hold across every setting we tried."
+)
+LONGER_ABSTRACT = HOSTILE_ABSTRACT + (
+    " A later version adds a data card at https://data[1.example.org/card, which cannot be"
+    " read either, and a demo at https://demo.example.org/app[4]."
+)
+CLEAN_ABSTRACT = (
+    "We study links that are written well, so that every one of them can be read. The code is"
+    " at https://github.com/acme/other and the data at https://huggingface.co/datasets/a/b."
+    " Nothing here should produce a warning, and the build should store both links as written."
+)
+
+
+def link_tables(path):
+    conn = sqlite3.connect(path)
+    tables = ("papers", "paper_listings", "links", "repos", "paper_repos", "build_warnings")
+    found = {t: sorted(conn.execute(f"SELECT * FROM {t}"), key=repr) for t in tables}
+    conn.close()
+    return found
+
+
+def test_a_build_skips_unreadable_links_with_a_warning_in_every_mode(tmp_path):
+    header = seed_lines("001")[:2]
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    first = write_dump(folder, "a.txt", header + ["Broken Links", HOSTILE_ABSTRACT])
+    db = tmp_path / "inc.db"
+    build([folder], db)
+    # The same paper with a longer abstract in a new dump: re-extracted by --incremental.
+    second = write_dump(
+        folder,
+        "b.txt",
+        header + ["Clean Links", CLEAN_ABSTRACT, "Broken Links", LONGER_ABSTRACT],
+    )
+    skipped = [
+        "'https://exa]mple.org/mirror': a bracket in its host name",
+        "'https://ex\u2100ample.org/old': its host name changes under Unicode NFKC normalization",
+        "'https://example.org:99999/x': its port is not a number from 0 to 65535",
+    ]
+    warnings = [(first.name, 4, f"skipped the link {text}") for text in skipped] + [
+        (second.name, 6, f"skipped the link {text}")
+        for text in skipped + ["'https://data[1.example.org/card': a bracket in its host name"]
+    ]
+    full = build([folder], tmp_path / "full.db", workers=0)
+    pooled = build([folder], tmp_path / "pooled.db", workers=2)
+    updated = build([folder], db, incremental=True)
+    assert updated.mode == "incremental"
+    for result in (full, pooled, updated):
+        found = [
+            (Path(w.source).name, w.line, w.message)
+            for w in result.warnings
+            if w.kind == "link-skipped"
+        ]
+        assert sorted(found) == sorted(warnings)
+    assert str(full.warnings[0]).startswith(f"{first}:4: skipped the link")
+    assert (tmp_path / "pooled.db").read_bytes() == (tmp_path / "full.db").read_bytes()
+    assert link_tables(db) == link_tables(tmp_path / "full.db")
+    conn = sqlite3.connect(tmp_path / "full.db")
+    assert sorted(conn.execute("SELECT url_as_written FROM links")) == [
+        ("https://arxiv.org/abs/2106.09685",),
+        ("https://demo.example.org/app",),
+        ("https://example.org",),
+        ("https://huggingface.co/datasets/a/b",),
+    ]
+    assert sorted(conn.execute("SELECT full_name FROM repos")) == [("acme/other",), ("acme/tool",)]
+    assert conn.execute(
+        "SELECT listings.name, line FROM build_warnings JOIN listings ON listings.id = listing_id"
+        " WHERE kind = 'link-skipped' AND message LIKE '%data[1%'"
+    ).fetchall() == [("b.txt", 6)]
+
+
+def test_the_cli_prints_a_skipped_link_with_file_and_line(tmp_path):
+    path = write_dump(tmp_path, "a.txt", seed_lines("001")[:2] + ["Broken Links", HOSTILE_ABSTRACT])
+    result = CliRunner().invoke(cli, ["build", str(path), "-o", str(tmp_path / "p.db")])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {path}:4: skipped the link 'https://exa]mple.org/mirror'" in result.stderr

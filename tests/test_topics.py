@@ -1,12 +1,17 @@
 """Topics: the taxonomy file, explainable assignment, quality against hand labels, commands."""
 
 import json
+import random
 import sqlite3
+import sys
 
 import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES, SEEDS, seed_path
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from paperdb import textmatch
 from paperdb.build import build
 from paperdb.cli import cli
 from paperdb.parser import DumpParser, Occurrence
@@ -72,6 +77,102 @@ def test_acronyms_are_case_sensitive(acronym, text, expected):
     phrases = PhraseSet()
     phrases.add(acronym, "t", case_sensitive=True)
     assert sum(phrases.find(text).get("t", {}).values()) == expected
+
+
+def nested_by_comparing_every_pair(phrases):
+    """PhraseSet's table of phrases held in longer ones of their label, computed as it first
+    was: every phrase of a label against every other (quadratic)."""
+
+    def contains(longer, inner):
+        *head, last = inner
+        forms = (last, last + "s", last + "es")
+        for start in range(len(longer) - len(inner) + 1):
+            window = longer[start : start + len(inner)]
+            if tuple(window[:-1]) == tuple(head) and window[-1] in forms:
+                return True
+        return False
+
+    by_label = {}
+    for case, phrase_words, phrase, label in phrases._phrases:
+        by_label.setdefault((label, case), []).append((phrase_words, phrase))
+    inside = {}
+    for (label, _), group in by_label.items():
+        for inner, phrase in group:
+            outer = [
+                other
+                for longer, other in group
+                if len(longer) > len(inner) and contains(longer, inner)
+            ]
+            if outer:
+                inside[(label, phrase)] = outer
+    return inside
+
+
+NESTING_WORDS = ["model", "models", "Model", "language", "large", "MoE", "MoEs", "class"]
+NESTING_WORDS += ["classes", "classe", "s", "es", "box", "boxes", "boxe"]
+NESTED_PHRASE = st.tuples(
+    st.lists(st.sampled_from(NESTING_WORDS), min_size=1, max_size=4).map(" ".join),
+    st.sampled_from(["a", "b"]),
+    st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(NESTED_PHRASE, max_size=25))
+def test_phrases_held_in_longer_ones_are_those_every_pair_would_give(entries):
+    phrases = PhraseSet()
+    for phrase, label, case_sensitive in entries:
+        phrases.add(phrase, label, case_sensitive=case_sensitive)
+    phrases.find("")
+    assert phrases._inside == nested_by_comparing_every_pair(phrases)
+
+
+def many_phrases(count):
+    rng = random.Random(13)
+    vocabulary = [f"term{i}" for i in range(3000)]
+    found = {"language", "language model", "large language models"}
+    while len(found) < count:
+        found.add(
+            " ".join(
+                rng.choice(vocabulary) + rng.choice(["", "s", "es"])
+                for _ in range(rng.randint(1, 4))
+            )
+        )
+    return sorted(found)
+
+
+def test_a_topic_of_many_phrases_builds_its_matcher_in_linear_work():
+    """Issue 15: one topic of 10k phrases took 5.7 s, 200k over 16 minutes, because every
+    phrase was compared with every other. Work is counted as lines of textmatch.py run, so
+    the test does not depend on the machine; 20k phrases need about 100 lines each."""
+    count = 20_000
+    phrases = PhraseSet()
+    for phrase in many_phrases(count):
+        phrases.add(phrase, "t")
+    budget = 200 * count
+    lines = 0
+
+    def count_lines(frame, event, arg):
+        nonlocal lines
+        lines += 1
+        if lines > budget:
+            raise AssertionError(f"building the matcher ran over {budget:,} lines")
+        return count_lines
+
+    def trace(frame, event, arg):
+        return count_lines if frame.f_code.co_filename == textmatch.__file__ else None
+
+    previous = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        phrases.find("")
+    finally:
+        sys.settrace(previous)
+    assert lines <= budget
+    found = phrases.find("Large language models, a language model, term1 term1384s and term1.")
+    assert found == {
+        "t": {"large language models": 1, "language model": 1, "term1 term1384s": 1, "term1": 1}
+    }
 
 
 def test_title_match_weighs_more_and_one_passing_mention_is_not_a_topic(taxonomy):

@@ -5,6 +5,11 @@ Abstracts are copied from PDFs and LaTeX, so a URL may be wrapped in \\url{...} 
 escaped underscores (\\_). A wrong owner or repository name is a broken link, so
 GitHub paths are checked against GitHub's own naming rules, and anything that does
 not fit is not a repository.
+
+A numbered citation glued to a URL ("https://example.org[12]") is not part of it. Any
+other text urlsplit cannot read (a bracket or an NFKC-changing character in the host, a
+port that is not a number) is skipped and handed back, for the build to warn about: one
+odd link never stops a build.
 """
 
 import re
@@ -24,6 +29,8 @@ URL_RE = re.compile(rf"(?:https?://|www\.|(?<![\w@./-])(?={_BARE_HOST})){_URL_BO
 LATEX_ESCAPE = re.compile(r"\\([_%#&~])")
 TRAILING = ".,;:!?'\"*"
 CLOSERS = {")": "(", "]": "[", "}": "{"}
+# "[12]", "[3,4]", "[5-7]" at the end; unclosed when the list went on after a space.
+CITATION = re.compile(r"\[[0-9][0-9,;\u2013-]*\]?\Z")
 
 # https://github.com/shinnn/github-username-regex: letters, digits, single inner hyphens.
 GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
@@ -78,6 +85,18 @@ class Link:
     as_written: str
 
 
+@dataclass(frozen=True)
+class SkippedLink:
+    """Text shaped like a URL that urlsplit cannot read, so no link was made of it."""
+
+    as_written: str
+    reason: str
+
+
+class UnreadableLink(ValueError):
+    """urlsplit refused the URL; the message says why in words a user can act on."""
+
+
 # Every URL we accept holds one of these; most abstracts hold none, and str.find runs
 # at memory speed where the URL expression would cost ~180 ns a character.
 URL_ANCHORS = ("/", "www.", ".github.io")
@@ -107,19 +126,39 @@ def extract_links(text, title=""):
 
     `title` helps tell a paper's own project page (its name in the host) from other sites.
     """
+    return find_links(text, title)[0]
+
+
+def find_links(text, title=""):
+    """(links as extract_links gives them, [SkippedLink] for URLs that cannot be read)."""
     found = []
+    skipped = []
     seen = set()
     matches = (m for start, end in _url_spans(text) for m in URL_RE.finditer(text, start, end))
     for match in matches:
         written = _trim(match.group())
-        link = classify(LATEX_ESCAPE.sub(r"\1", written), written, title)
+        try:
+            link = classify(LATEX_ESCAPE.sub(r"\1", written), written, title)
+        except UnreadableLink as exc:
+            skipped.append(SkippedLink(written, str(exc)))
+            continue
         if link is None:
             continue
         identity = _identity(link)
         if identity not in seen:
             seen.add(identity)
             found.append(link)
-    return found
+    return found, skipped
+
+
+def skipped_links(text):
+    """find_links(text)[1], quickly. Only a bracket, a non-ASCII character or a port can
+    make urlsplit refuse a URL, and few of the words holding one have any of these."""
+    for start, end in _url_spans(text):
+        word = text[start:end]
+        if not word.isascii() or "[" in word or "]" in word or word.count(":") > word.count("://"):
+            return find_links(text)[1]
+    return []
 
 
 def _identity(link):
@@ -129,19 +168,26 @@ def _identity(link):
 
 
 def _trim(url):
-    """Drop sentence punctuation and unbalanced closing brackets from the end."""
+    """Drop sentence punctuation, unbalanced closing brackets and citations from the end."""
     while url:
         last = url[-1]
         unbalanced = last in CLOSERS and url.count(last) > url.count(CLOSERS[last])
-        if last not in TRAILING and not unbalanced:
+        if last in TRAILING or unbalanced:
+            url = url[:-1]
+            continue
+        citation = CITATION.search(url)
+        if citation is None or citation.start() == 0:
             break
-        url = url[:-1]
+        url = url[: citation.start()]
     return url
 
 
 def classify(url, as_written, title=""):
-    """A RepoMention, a Link, or None when the text only looks like a URL."""
-    parts = urlsplit(url if "://" in url else "https://" + url)
+    """A RepoMention, a Link, or None when the text only looks like a URL.
+
+    Raises UnreadableLink when urlsplit cannot read it.
+    """
+    parts = _split(url if "://" in url else "https://" + url)
     host = (parts.hostname or "").lower()
     if not host or "." not in host:
         return None
@@ -152,6 +198,25 @@ def classify(url, as_written, title=""):
     if host.endswith(".github.io"):
         return Link(url, host, "github_pages", as_written)
     return Link(url, host, _kind(bare_host, segments, title), as_written)
+
+
+def _split(url):
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        host = re.split(r"[/?#]", url.partition("://")[2], maxsplit=1)[0]
+        if "[" in host or "]" in host:
+            reason = "a bracket in its host name"
+        elif not host.isascii():
+            reason = "its host name changes under Unicode NFKC normalization"
+        else:
+            reason = str(exc)
+        raise UnreadableLink(reason) from None
+    try:
+        parts.port  # noqa: B018 (urlsplit leaves the port unchecked until it is read)
+    except ValueError:
+        raise UnreadableLink("its port is not a number from 0 to 65535") from None
+    return parts
 
 
 def _github(segments, url, as_written):

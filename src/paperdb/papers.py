@@ -5,6 +5,7 @@ the same paper (identity.py), and of two different abstracts the longer is kept.
 """
 
 from .identity import IdSet, claim_id, slug, title_key
+from .links import skipped_links
 from .parser import DumpParser, Occurrence, shorten
 from .reader import MAX_LINE_BYTES, read_lines
 from .writer import BATCH_ROWS
@@ -49,6 +50,7 @@ class PaperTable:
             if isinstance(item, Occurrence):
                 count += 1
                 self._add_occurrence(listing_id, dump, item)
+                self._warn_skipped_links(listing_id, dump, item)
                 if count % PROGRESS_EVERY == 0:
                     self.progress(f"reading {dump.name}: {self.occurrences + count:,} papers read")
             else:
@@ -71,6 +73,23 @@ class PaperTable:
                 "paper_id": paper_id,
             },
         )
+
+    def _warn_skipped_links(self, listing_id, dump, occurrence):
+        """A URL that cannot be read is left out of the paper's links; its line says so.
+
+        Per occurrence, like the parser's warnings, so an incremental build that reads
+        only the changed dumps finds the same ones as a full build.
+        """
+        for line, text in (
+            (occurrence.title_line, occurrence.title),
+            (occurrence.abstract_line, occurrence.abstract),
+        ):
+            messages = (
+                f"skipped the link {shorten(skipped.as_written, 80)!r}: {skipped.reason}"
+                for skipped in skipped_links(text)
+            )
+            for message in dict.fromkeys(messages):
+                self._warn(listing_id, dump, line, "link-skipped", message)
 
     def _add_occurrence(self, listing_id, dump, occurrence):
         key = title_key(occurrence.title)
