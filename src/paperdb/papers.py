@@ -174,15 +174,19 @@ class PaperTable:
         """Where the paper's abstract comes from: its first occurrence showing it.
 
         Only a strictly longer abstract replaces the kept one, so no occurrence before
-        that one showed the same text. Asked only on a conflict, so the database is
-        asked instead of remembering a place for every paper.
+        that one showed the same text. Asked only on a conflict, from the database rather
+        than a place remembered for every paper; rows reach it in occurrence order, so a
+        row found there is the first, and only when none is does the buffer go in.
         """
-        self.writer.flush("paper_listings")
-        listing_id, line = self.writer.execute(
+        query = (
             "SELECT listing_id, abstract_line FROM paper_listings"
-            " WHERE paper_id = ? AND abstract IS NULL ORDER BY listing_id, position LIMIT 1",
-            (pid,),
-        ).fetchone()
+            " WHERE paper_id = ? AND abstract IS NULL ORDER BY listing_id, position LIMIT 1"
+        )
+        found = self.writer.execute(query, (pid,)).fetchone()
+        if found is None:
+            self.writer.flush("paper_listings")
+            found = self.writer.execute(query, (pid,)).fetchone()
+        listing_id, line = found
         return place(self.listing_names[listing_id], line)
 
     def _flush_papers(self):
