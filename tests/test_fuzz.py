@@ -73,10 +73,16 @@ ABSTRACTS = sorted({abstract for _, abstract in PAIRS})
 # a dump (they are text inside an abstract), but at either end of a line they are whitespace.
 spaces = st.text(alphabet=" \t\u00a0\u3000\u2028\u2029\u0085\x0b\x0c\x1f", max_size=4)
 headers = st.builds(lambda a, h, b: a + h + b, spaces, st.sampled_from(HEADERS), spaces)
-# After the first paper a date label is read as a title, and a "Subscribe" line before a
-# glued "Subscribe<Title>" keeps that title whole: those headers only go where they fit.
-PLAIN_HEADERS = [h for h in HEADERS if header_kind(h) not in {"date", "subscribe"}]
-plain_headers = st.builds(lambda a, h, b: a + h + b, spaces, st.sampled_from(PLAIN_HEADERS), spaces)
+
+
+def fillers_without(kind):
+    """Header lines and blanks, none of this kind."""
+    kept = st.sampled_from([h for h in HEADERS if header_kind(h) != kind])
+    return st.lists(
+        st.one_of(st.builds(lambda a, h, b: a + h + b, spaces, kept, spaces), spaces), max_size=5
+    )
+
+
 blanks = st.lists(spaces, max_size=3)
 newlines = st.sampled_from(["\n", "\r\n", "\r"])
 
@@ -94,7 +100,9 @@ content_line = st.one_of(
     st.text(alphabet="Sub scribe.A?!", max_size=30),
 )
 fillers = st.lists(st.one_of(headers, spaces), max_size=5)
-plain_fillers = st.lists(st.one_of(plain_headers, spaces), max_size=5)
+# After the first paper a date label is read as a title, and a "Subscribe" line before a
+# glued "Subscribe<Title>" keeps that title whole: those headers only go where they fit.
+undated_fillers = fillers_without("date")
 
 
 def accounted(numbered, occurrences, anomalies):
@@ -158,11 +166,11 @@ def dumps_around_a_pair(draw):
     glued = draw(st.booleans())  # the first content line may carry the glued "Subscribe"
     first = (GLUED_PREFIX if glued else draw(spaces)) + title + draw(spaces)
     lines = [
-        *draw(plain_fillers if glued else fillers),
+        *draw(fillers_without("subscribe") if glued else fillers),
         first,
-        *draw(plain_fillers),
+        *draw(undated_fillers),
         draw(spaces) + abstract + draw(spaces),
-        *draw(plain_fillers),
+        *draw(undated_fillers),
     ]
     if draw(st.booleans()):  # one line-ending style, or any mix of them
         ending = draw(newlines)

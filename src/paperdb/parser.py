@@ -173,9 +173,10 @@ class DumpParser:
         """The line without a glued "Subscribe", and a note when that was a guess.
 
         Glued, the title follows the word with no space and opens as titles do: with a
-        capital, a digit, a quote or a bracket. After a "Subscribe" header line nothing is
-        glued. "Subscriber ..." is one word; other lower-case letters are read as glued,
-        with a note, since titles such as "xLSTM" open with one.
+        letter, a digit, a quote or a bracket ("xLSTM" and "torchdistill" open in lower
+        case). But "Subscriber ..." or "Subscribed ..." is one word, and after a
+        "Subscribe" header line nothing is glued: such lines are kept whole, with a note
+        when the dense layout could have glued them.
         """
         rest = text[len(GLUED_PREFIX) :]
         first = rest[0]
@@ -186,15 +187,9 @@ class DumpParser:
             why = f'"{GLUED_PREFIX}{longer.group()}" reads as one word'
         elif subscribe_line_seen:
             why = 'a "Subscribe" header line came just before it'
-        elif (first.isalnum() and not first.islower()) or first in GLUED_START:
+        elif first.isalnum() or first in GLUED_START:
             self._note_header("subscribe", GLUED_PREFIX)
             return rest, None
-        elif first.islower():
-            self._note_header("subscribe", GLUED_PREFIX)
-            return rest, (
-                f'read "{GLUED_PREFIX}" as the header word glued to the title '
-                f'"{shorten(rest, TITLE_NOTE_WIDTH)}"'
-            )
         else:
             why = f"{first!r} cannot start a title glued to it"
         return text, (
