@@ -352,3 +352,111 @@ def test_staged_table_takes_lookups_and_updates_then_lands_in_key_order(tmp_path
         (pid, "longer" if pid == 42 else "a") for pid in sorted(ids)
     ]
     assert conn.execute("SELECT name FROM sqlite_temp_master").fetchall() == []
+
+
+# --- abstract conflicts name the whole title and both places ------------------------------------
+
+SEED_001 = seed_lines("001")
+LONG_TITLE = SEED_001[2].removeprefix("Subscribe")  # 95 characters
+BASE = SEED_001[3]
+LONGEST = BASE + " An extra closing sentence."
+LONGER = BASE + " More."
+
+
+def conflict_dump(folder, name, before, abstract):
+    """001's header, `before` other papers, then LONG_TITLE with `abstract` (line 4 + 2*before)."""
+    pairs = [SEED_001[4:6], SEED_001[6:8]][:before]
+    content = [line for pair in pairs for line in pair] + [LONG_TITLE, abstract]
+    content[0] = "Subscribe" + content[0]
+    return write_dump(folder, name, [*SEED_001[:2], *content])
+
+
+def conflict(title, kept_at, kept, other_at, other):
+    return (
+        f'abstract of "{title}" differs: kept {kept_at} ({len(kept)} characters),'
+        f" other {other_at} ({len(other)} characters)"
+    )
+
+
+# The dumps a.txt, b.txt, c.txt show these abstracts, the paper after 0, 1, 2 others (so
+# abstract lines 4, 6, 8). Warnings: (dump, line, kept place, kept, other place, other).
+KEPT_CASES = {
+    "kept-first": (
+        [LONGEST, BASE, LONGER],
+        [
+            ("b.txt", 6, "a.txt:4", LONGEST, "b.txt:6", BASE),
+            ("c.txt", 8, "a.txt:4", LONGEST, "c.txt:8", LONGER),
+        ],
+    ),
+    "kept-middle": (
+        [BASE, LONGEST, LONGER],
+        [
+            ("b.txt", 6, "b.txt:6", LONGEST, "a.txt:4", BASE),
+            ("c.txt", 8, "b.txt:6", LONGEST, "c.txt:8", LONGER),
+        ],
+    ),
+    # The kept abstract changes twice: each warning is about the pair it compared.
+    "kept-last": (
+        [BASE, LONGER, LONGEST],
+        [
+            ("b.txt", 6, "b.txt:6", LONGER, "a.txt:4", BASE),
+            ("c.txt", 8, "c.txt:8", LONGEST, "b.txt:6", LONGER),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KEPT_CASES))
+def test_abstract_conflicts_quote_the_whole_title_and_both_places(tmp_path, case):
+    from click.testing import CliRunner
+
+    from paperdb.cli import cli
+
+    abstracts, expected = KEPT_CASES[case]
+    paths = {
+        name: conflict_dump(tmp_path, name, before, abstract)
+        for before, (name, abstract) in enumerate(
+            zip(["a.txt", "b.txt", "c.txt"], abstracts, strict=True)
+        )
+    }
+    output = tmp_path / "p.db"
+    result = CliRunner().invoke(cli, ["build", *map(str, paths.values()), "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    messages = [(name, line, conflict(LONG_TITLE, *pair)) for name, line, *pair in expected]
+    printed = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert printed == [f"warning: {paths[name]}:{line}: {text}" for name, line, text in messages]
+    conn = sqlite3.connect(output)
+    assert (
+        rows(
+            conn,
+            "SELECT listings.name, build_warnings.line, build_warnings.message FROM build_warnings"
+            " JOIN listings ON listings.id = build_warnings.listing_id ORDER BY build_warnings.id",
+        )
+        == messages
+    )
+    assert rows(conn, "SELECT abstract FROM papers WHERE title = ?", LONG_TITLE) == [(LONGEST,)]
+    # Only the occurrence whose abstract is kept shows the paper's.
+    kept_listing = abstracts.index(LONGEST) + 1
+    assert rows(
+        conn,
+        "SELECT listing_id FROM paper_listings WHERE abstract IS NULL AND paper_id ="
+        " (SELECT id FROM papers WHERE title = ?)",
+        LONG_TITLE,
+    ) == [(kept_listing,)]
+
+
+def test_abstract_conflict_with_a_paper_already_written_names_where_its_abstract_is(
+    tmp_path, monkeypatch
+):
+    """The kept abstract's place is found after the paper's row left the insert buffer."""
+    import paperdb.papers
+
+    monkeypatch.setattr(paperdb.papers, "BATCH_ROWS", 1)
+    first = conflict_dump(tmp_path, "a.txt", 2, BASE)
+    second = conflict_dump(tmp_path, "b.txt", 1, LONGER)
+    third = conflict_dump(tmp_path, "c.txt", 0, BASE)
+    result = build([first, second, third], tmp_path / "p.db")
+    assert [str(w) for w in result.warnings] == [
+        f"{second}:6: " + conflict(LONG_TITLE, "b.txt:6", LONGER, "a.txt:8", BASE),
+        f"{third}:4: " + conflict(LONG_TITLE, "b.txt:6", LONGER, "c.txt:4", BASE),
+    ]

@@ -426,4 +426,41 @@ def test_the_update_is_planned_from_the_copy_it_changes(start, tmp_path, monkeyp
     result = update(folder, db)
     assert not other.exists()
     assert result.reason == f"0 changed, 1 new, 1 removed, {len(SEED_NAMES) - 2} unchanged dumps"
+
+
+@pytest.mark.parametrize("where", ["longer-in-first", "shorter-in-last", "longer-in-new-first"])
+def test_an_abstract_conflict_from_an_update_names_both_places_as_a_full_build(
+    start, tmp_path, where
+):
+    folder, db = start
+    title, names = next(row for row in shared_papers(db) if len(row[0]) > 50)
+    first, *_, last = sorted(names.split(","))
+    found = {
+        name: next(o for o in occurrences(folder / name) if o.title == title)
+        for name in (first, last)
+    }
+    abstract = found[first].abstract
+    if where == "longer-in-first":
+        edit(folder / first, replace={found[first].abstract_line: abstract + " And more."})
+        kept_at, other = f"{first}:{found[first].abstract_line}", (last, found[last].abstract_line)
+    elif where == "shorter-in-last":
+        edit(folder / last, replace={found[last].abstract_line: abstract[:-1]})
+        kept_at, other = f"{first}:{found[first].abstract_line}", (last, found[last].abstract_line)
+    else:
+        (folder / "0000_first.txt").write_text(f"{title}\n{abstract} And more.", encoding="utf-8")
+        kept_at, other = "0000_first.txt:2", (first, found[first].abstract_line)
+    result = update(folder, db)
+    printed = [str(w) for w in result.warnings if w.kind == "abstract-conflict"]
+    other_name, other_line = other
+    said = next(
+        text for text in printed if text.split(": ", 1)[0].endswith(f"{other_name}:{other_line}")
+    )
+    assert f'abstract of "{title}" differs: kept {kept_at} (' in said
+    assert f"other {other_name}:{other_line} (" in said
+    stored = (
+        sqlite3.connect(db)
+        .execute("SELECT message FROM build_warnings WHERE kind = 'abstract-conflict'")
+        .fetchall()
+    )
+    assert said.split(": ", 1)[1] in [message for (message,) in stored]
     assert_same_as_full_build(db, folder, tmp_path)

@@ -2,9 +2,12 @@
 
 import pytest
 from conftest import seed_lines
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from paperdb.parser import (
     ABSTRACT,
+    NOTE_KINDS,
     TITLE,
     UNDECIDED,
     Anomaly,
@@ -158,6 +161,15 @@ def test_glued_first_title_loses_only_the_subscribe_prefix(prefix):
         ("Mamba: Linear-Time Sequence Modeling with Selective State Spaces", None),
         ("News from the frontier", None),
         ("Subscribers and followers", None),
+        ("Sept. 5", "date"),
+        ("Sep 30, 2023", "date"),
+        ("June 1", "date"),
+        ("Mayhem 2", None),
+        ("Janus 2", None),
+        ("Marvel 3", None),
+        ("Decoder 7", None),
+        ("Junk 12, 2024", None),
+        ("Mar 32", None),
     ],
 )
 def test_header_lines_are_recognised(line, kind):
@@ -283,3 +295,181 @@ def test_megabyte_line_parses():
     huge = "We scale. " * 300_000  # 3 MB on one line
     _, occurrences, anomalies = parse_text("A Title\n" + huge)
     assert anomalies == [] and len(occurrences[0].abstract) == len(huge.strip())
+
+
+# --- header words that can also be a title's -------------------------------------------------
+
+ABSTRACT_TEXT = seed_lines("001")[3]
+SECOND_PAIR = ["Locating and Editing Factual Associations in Mamba", seed_lines("001")[5]]
+
+
+def blank_layout(*content):
+    """The header of 000 ("new" ... "by AK ..."), then content, blank-line separated."""
+    header = [line for line in seed_lines("000")[:9] if line]
+    return "\n\n".join([*header, *content])
+
+
+def dense_layout(first_title, *content):
+    """The header of 001, its first title glued to "Subscribe", then content."""
+    return "\n".join([*seed_lines("001")[:2], "Subscribe" + first_title, *content])
+
+
+LAYOUTS = {"blank": blank_layout, "dense": dense_layout}
+
+
+def notes(anomalies):
+    return [(a.line, a.kind) for a in anomalies]
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("title", ["Mayhem 2", "Janus 2", "Marvel 3", "Decoder 7", "Junk 12, 2024"])
+@pytest.mark.parametrize("first", [True, False])
+def test_titles_that_only_resemble_a_day_label_are_papers(layout, title, first):
+    content = (
+        [title, ABSTRACT_TEXT, *SECOND_PAIR] if first else [*SECOND_PAIR, title, ABSTRACT_TEXT]
+    )
+    parser, occurrences, anomalies = parse_text(LAYOUTS[layout](*content))
+    assert anomalies == []
+    assert sorted(o.title for o in occurrences) == sorted([title, SECOND_PAIR[0]])
+    assert parser.date_label is None
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("title", ["May 2", "March 3, 2024", "Sept. 9"])
+def test_a_real_date_label_after_the_first_paper_is_a_title_with_a_note(layout, title):
+    text = LAYOUTS[layout](*SECOND_PAIR, title, ABSTRACT_TEXT)
+    parser, occurrences, anomalies = parse_text(text)
+    (occurrence,) = [o for o in occurrences if o.title == title]
+    assert occurrence.abstract == ABSTRACT_TEXT and occurrence.position == 2
+    assert notes(anomalies) == [(occurrence.title_line, "date-like-title")]
+    assert title in anomalies[0].message
+    assert parser.date_label is None
+
+
+@pytest.mark.parametrize("title", ["May 2", "Mar 14"])
+def test_a_date_label_in_the_header_followed_by_an_abstract_is_a_title(title):
+    parser, occurrences, anomalies = parse_text(blank_layout(title, ABSTRACT_TEXT, *SECOND_PAIR))
+    assert [o.title for o in occurrences] == [title, SECOND_PAIR[0]]
+    assert notes(anomalies) == [(occurrences[0].title_line, "date-like-title")]
+    assert parser.date_label is None
+
+
+@pytest.mark.parametrize(
+    "header",
+    [["Mar 14"], ["September 3, 2024", "Daily Papers"], ["Sept. 5", "Jan 1"], ["Dec 31"]],
+)
+def test_date_labels_in_the_header_block_stay_headers(header):
+    parser, occurrences, anomalies = parse_text(blank_layout(*header, *SECOND_PAIR))
+    assert anomalies == [] and [o.title for o in occurrences] == [SECOND_PAIR[0]]
+    assert parser.date_label == header[0] and parser.page_kind == "daily"
+
+
+SUBSCRIBE_TITLES = [
+    "Subscriber Churn Prediction with Graph Neural Networks",
+    "Subscribers Matter: Retention Modeling",
+    "Subscribed Users and Their Behaviour",
+    "SubscribeNet: Learning to Recommend Newsletters",
+]
+
+
+@pytest.mark.parametrize("title", SUBSCRIBE_TITLES)
+@pytest.mark.parametrize("first", [True, False])
+def test_a_title_starting_with_subscribe_after_a_subscribe_line_is_kept_whole(title, first):
+    content = (
+        [title, ABSTRACT_TEXT, *SECOND_PAIR] if first else [*SECOND_PAIR, title, ABSTRACT_TEXT]
+    )
+    _, occurrences, anomalies = parse_text(blank_layout(*content))
+    assert title in [o.title for o in occurrences]
+    # Only a glued-looking "SubscribeN..." is a guess worth a note.
+    guessed = first and title.startswith("SubscribeN")
+    assert notes(anomalies) == ([(11, "subscribe-prefix")] if guessed else [])
+
+
+@pytest.mark.parametrize("title", SUBSCRIBE_TITLES)
+def test_a_title_starting_with_subscribe_glued_to_the_header_word(title):
+    _, occurrences, anomalies = parse_text(dense_layout(title, ABSTRACT_TEXT, *SECOND_PAIR))
+    assert [o.title for o in occurrences] == [title, SECOND_PAIR[0]]
+    assert anomalies == []
+
+
+@pytest.mark.parametrize(
+    "line,title,noted",
+    [
+        ("Subscriber Churn Prediction at Scale", "Subscriber Churn Prediction at Scale", True),
+        (
+            "SubscribexLSTM: Extended Long Short-Term Memory",
+            "xLSTM: Extended Long Short-Term Memory",
+            False,
+        ),
+        ("SubscribemPLUG-Owl: Modularization", "mPLUG-Owl: Modularization", False),
+        ("SubscribesLSTM for Speech", "sLSTM for Speech", False),
+        ("Subscribers", "Subscribers", True),
+        ('Subscribe"Free Lunch" for Everyone', '"Free Lunch" for Everyone', False),
+        ("Subscribe2D Matryoshka Embeddings", "2D Matryoshka Embeddings", False),
+        ("Subscribe to Attention", "Subscribe to Attention", True),
+        ("Subscribe-Aware Ranking", "Subscribe-Aware Ranking", True),
+    ],
+)
+def test_the_dense_layout_reads_subscribe_by_what_follows_it(line, title, noted):
+    text = "\n".join([*seed_lines("001")[:2], line, ABSTRACT_TEXT])
+    _, occurrences, anomalies = parse_text(text)
+    assert [o.title for o in occurrences] == [title]
+    assert notes(anomalies) == ([(3, "subscribe-prefix")] if noted else [])
+    if noted:
+        assert title in anomalies[0].message
+
+
+FIRST_WORDS = [
+    "Subscribe",
+    "Subscriber",
+    "Subscribers",
+    "SubscribeNet:",
+    "Subscribed",
+    "xLSTM:",
+    "sLSTM",
+    "May",
+    "March",
+    "Mar",
+    "Sept.",
+    "Mayhem",
+    "Janus",
+    "Junk",
+    "Mamba",
+    "2D",
+    '"Free',
+    "(Almost)",
+    "Daily",
+    "new",
+    "by",
+]
+WORDS = ["2", "14", "3,", "2024", "Churn", "Papers", "for", "Language", "Models", "-", "AK", "Net"]
+
+
+@st.composite
+def titled_dumps(draw):
+    """(title, text, title line): a made-up title as the first or a later paper of a dump."""
+    title = " ".join(
+        [draw(st.sampled_from(FIRST_WORDS)), *draw(st.lists(st.sampled_from(WORDS), max_size=5))]
+    )
+    assume(line_role(title) == TITLE and header_kind(title) in (None, "date"))
+    layout, first = draw(st.sampled_from(sorted(LAYOUTS))), draw(st.booleans())
+    if first:
+        text = LAYOUTS[layout](title, ABSTRACT_TEXT, *SECOND_PAIR)
+    else:
+        text = LAYOUTS[layout](*SECOND_PAIR, title, ABSTRACT_TEXT)
+    lines = text.split("\n")
+    line = next(n for n, raw in enumerate(lines, start=1) if raw in (title, "Subscribe" + title))
+    return title, text, line
+
+
+@settings(max_examples=300, deadline=None)
+@given(titled_dumps())
+def test_no_title_text_is_lost(case):
+    """The title comes back as written, or a note on its line says what was read instead."""
+    title, text, line = case
+    _, occurrences, anomalies = parse_text(text)
+    (occurrence,) = [o for o in occurrences if o.title_line == line]
+    assert len(occurrences) == 2
+    assert [a for a in anomalies if a.kind not in NOTE_KINDS] == []
+    if occurrence.title != title:
+        assert any(a.line == line and occurrence.title in a.message for a in anomalies)

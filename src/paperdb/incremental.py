@@ -28,7 +28,7 @@ from .enrich import (
 )
 from .extract import Extractor
 from .identity import repo_key, slug, stable_id, title_key
-from .papers import PaperTable, conflict_message
+from .papers import PaperTable, conflict_message, place
 from .schema import schema_version
 
 
@@ -243,16 +243,21 @@ class Update:
             )
             for listing_id, position, abstract_line, title, abstract in rows
         ]
-        first_listing, _, _, title, kept = texts[0]
+        first_listing, _, first_line, title, kept = texts[0]
+        kept_listing, kept_at = first_listing, place(self.listing_names[first_listing], first_line)
         conflicts = []
         for listing_id, _, abstract_line, title_here, abstract in texts[1:]:
-            if abstract != kept:
-                message = conflict_message(
-                    title_here, self.listing_names[first_listing], kept, abstract
-                )
-                conflicts.append((listing_id, abstract_line, message))
-                if len(abstract) > len(kept):
-                    kept = abstract
+            if abstract == kept:
+                continue
+            # As PaperTable._merge_abstract: the pair is the abstract kept so far and this one.
+            here = place(self.listing_names[listing_id], abstract_line)
+            pair = {listing_id, kept_listing}
+            if len(abstract) > len(kept):
+                message = conflict_message(title_here, here, abstract, kept_at, kept)
+                kept, kept_listing, kept_at = abstract, listing_id, here
+            else:
+                message = conflict_message(title_here, kept_at, kept, here, abstract)
+            conflicts.append((listing_id, abstract_line, message, pair))
         self._store_occurrences(pid, rows, texts, title, kept)
         self._store_conflicts(pid, conflicts)
 
@@ -298,8 +303,9 @@ class Update:
 
     def _store_conflicts(self, pid, conflicts):
         self.writer.execute("DELETE FROM build_warnings WHERE paper_id = ?", (pid,))
-        for listing_id, line, message in conflicts:
-            if listing_id in self.fresh_ids:
+        for listing_id, line, message, pair in conflicts:
+            # Said again when a dump read in this run is one of the two places.
+            if pair & self.fresh_ids:
                 self.warn(self.listing_paths[listing_id], line, "abstract-conflict", message)
             self.writer.execute(
                 "INSERT INTO build_warnings (listing_id, line, kind, message, paper_id)"

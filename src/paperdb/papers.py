@@ -166,13 +166,18 @@ class PaperTable:
         old, new = existing["abstract"], occurrence.abstract
         if old == new:
             return None
-        first = self.listing_names[existing["first_listing_id"]]
+        kept_at = self._kept_place(pid)
+        here = place(self.listing_names[listing_id], occurrence.abstract_line)
+        if len(new) <= len(old):
+            message = conflict_message(occurrence.title, kept_at, old, here, new)
+        else:
+            message = conflict_message(occurrence.title, here, new, kept_at, old)
         self._warn(
             listing_id,
             dump,
             occurrence.abstract_line,
             "abstract-conflict",
-            conflict_message(occurrence.title, first, old, new),
+            message,
             paper_id=pid,
         )
         if len(new) <= len(old):
@@ -192,6 +197,25 @@ class PaperTable:
         )
         return None
 
+    def _kept_place(self, pid):
+        """Where the paper's abstract comes from: its first occurrence showing it.
+
+        Only a strictly longer abstract replaces the kept one, so no occurrence before
+        that one showed the same text. Asked only on a conflict, from the database rather
+        than a place remembered for every paper; rows reach it in occurrence order, so a
+        row found there is the first, and only when none is does the buffer go in.
+        """
+        query = (
+            "SELECT listing_id, abstract_line FROM paper_listings"
+            " WHERE paper_id = ? AND abstract IS NULL ORDER BY listing_id, position LIMIT 1"
+        )
+        found = self.writer.execute(query, (pid,)).fetchone()
+        if found is None:
+            self.writer.flush("paper_listings")
+            found = self.writer.execute(query, (pid,)).fetchone()
+        listing_id, line = found
+        return place(self.listing_names[listing_id], line)
+
     def _flush_papers(self):
         self.writer.flush("papers")
         self.queued.clear()
@@ -208,10 +232,19 @@ class PaperTable:
         finish_warnings(self.writer)
 
 
-def conflict_message(title, first_listing, old, new):
+def place(listing_name, line):
+    return f"{listing_name}:{line}"
+
+
+def conflict_message(title, kept_at, kept, other_at, other):
+    """The warning about two abstracts of one paper: the one kept (the longer) and the other.
+
+    `kept_at` and `other_at` are the places of the two abstracts (place()). The warning
+    itself sits at the later of the two occurrences; the title is quoted whole.
+    """
     return (
-        f"abstract of {shorten(title, 50)!r} differs from the one in {first_listing}; "
-        f"kept the longer ({max(len(old), len(new))} characters)"
+        f'abstract of "{title}" differs: kept {kept_at} ({len(kept)} characters),'
+        f" other {other_at} ({len(other)} characters)"
     )
 
 
