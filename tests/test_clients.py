@@ -40,3 +40,25 @@ def test_datasette_detects_the_fts_index(seed_db, seed_conn):
     }
     assert len(expected) == 16 and found == expected
     assert all("mamba" in (row["title"] + row["abstract"]).lower() for row in data["rows"])
+
+
+@pytest.mark.skipif(SQLITE3 is None, reason="no sqlite3 binary on this machine")
+@pytest.mark.parametrize("query", ["mamba", "attention", "quantization", "state space"])
+def test_sqlite3_shell_order_by_rank_uses_the_search_weights(seed_db, query):
+    """ORDER BY rank in a stock client is bm25 with paperdb's column weights, not plain bm25."""
+    from paperdb.search import WEIGHTS
+
+    weights = ", ".join(map(str, WEIGHTS))
+    match = f"FROM papers_fts WHERE papers_fts MATCH '{query}'"
+    sql = (
+        f"SELECT group_concat(rowid) FROM (SELECT rowid {match} ORDER BY rank, rowid);"
+        f"SELECT group_concat(rowid) FROM (SELECT rowid {match}"
+        f" ORDER BY bm25(papers_fts, {weights}), rowid);"
+        f"SELECT group_concat(rowid) FROM (SELECT rowid {match} ORDER BY bm25(papers_fts), rowid);"
+    )
+    done = subprocess.run([SQLITE3, str(seed_db), sql], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    by_rank, weighted, plain = done.stdout.splitlines()
+    assert by_rank == weighted
+    if query == "attention":  # a word in many titles and abstracts: the weights reorder it
+        assert by_rank != plain
