@@ -230,6 +230,15 @@ def test_only_the_head_of_a_very_long_query_is_read(db):
     assert ranked(db, head + "zzz other words") == ranked(db, head)
 
 
+def test_a_very_long_phrase_is_searched_by_its_head(db, seed_db):
+    """A phrase costs its length for every paper holding its words; its head is searched."""
+    ((paper_id, abstract),) = long_abstracts(seed_db, count=1)
+    head = " ".join(re.findall(r"\w+", abstract)[:40])
+    endless = '"' + head + " and then" * 1000 + '"'  # under MAX_QUERY_CHARS: one phrase
+    assert ranked(db, endless) == ranked(db, f'"{head}"')
+    assert search(db, endless)[0].id == paper_id
+
+
 def long_abstracts(seed_db, count=4):
     conn = sqlite3.connect(f"{seed_db.as_uri()}?mode=ro", uri=True)
     rows = conn.execute(
