@@ -5,6 +5,7 @@ import json
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -30,29 +31,33 @@ def free_port():
 def running_datasette(db_path):
     """`datasette serve` on a free loopback port; yields its base URL."""
     port = free_port()
-    process = subprocess.Popen(
-        [str(DATASETTE), "serve", str(db_path), "-m", str(METADATA),
-         "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=2).read()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    output = process.stdout.read().decode(errors="replace")
-                    pytest.fail(f"datasette did not start:\n{output}")
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    # The log goes to a file, not a pipe: nobody reads it while the server runs, and a full
+    # pipe (each request's URL is logged; long queries make long URLs) blocks the server.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [str(DATASETTE), "serve", str(db_path), "-m", str(METADATA),
+             "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        try:
+            while True:
+                try:
+                    urllib.request.urlopen(base + "/-/versions.json", timeout=2).read()
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        process.kill()
+                        log.seek(0)
+                        output = log.read().decode(errors="replace")
+                        pytest.fail(f"datasette did not start:\n{output}")
+                    time.sleep(0.2)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +123,51 @@ def test_search_canned_query_guards_empty_and_odd_input(server, query):
     assert isinstance(data["rows"], list)
     if not query.strip():
         assert data["rows"] == []
+
+
+def search_response(base, query):
+    """The canned search's JSON for `query`, whatever the HTTP status."""
+    url = base + "/papers/search.json?" + urllib.parse.urlencode({"q": query, "_shape": "objects"})
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+HOSTILE = [
+    '"', '""', '"""', '"' * 7, '"unbalanced', 'a"b"c"', "\x00", "mamba\x00attention", "\x00\x00",
+    "*", "**", "^", "^mamba", "NEAR(", "NEAR(sparse attention, 5)", "c++", "-", "--", ":",
+    "title:mamba", "(", ")", "()", "((mamba", "!?.,;", "AND", "OR NOT", "", "   ", "\t\n",
+    "x" * 10_000, "a-" * 5_000, "a—" * 5_000,
+    "über naïve café", "日本語の論文", "🤖 emoji", "\u200b\u00a0",
+    "".join(chr(c) for c in range(1, 128)) * 20,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("query", HOSTILE, ids=lambda q: repr(q)[:30])
+def test_search_canned_query_never_errors(server, query):
+    status, data = search_response(server, query)
+    assert status == 200 and data.get("ok", True) and not data.get("error"), data.get("error")
+    assert isinstance(data["rows"], list)
+
+
+@pytest.mark.parametrize(
+    "repeated, once",
+    [("transformer " * 300, "transformer"), ("a " * 300, "a"), ("Mamba mamba " * 100, "mamba")],
+)
+def test_search_canned_query_counts_a_repeated_word_once(server, repeated, once):
+    status, data = search_response(server, repeated)
+    assert status == 200 and data["rows"] == search_response(server, once)[1]["rows"]
+    assert data["rows"]
+
+
+def test_search_canned_query_finds_a_pasted_abstract(server, seed_conn):
+    for paper_id, abstract in seed_conn.execute(
+        "SELECT id, abstract FROM papers ORDER BY length(abstract) DESC, id LIMIT 3"
+    ):
+        status, data = search_response(server, abstract + " " + abstract.upper())
+        assert status == 200 and data["rows"][0]["id"] == paper_id
 
 
 def test_papers_by_topic(server):

@@ -201,6 +201,79 @@ def test_query_about_something_absent_finds_nothing(db, query):
     assert search(db, query) == []
 
 
+def ranked(db, query, **options):
+    return [(hit.id, hit.score, hit.match) for hit in search(db, query, **options)]
+
+
+@pytest.mark.parametrize(
+    "repeated, once",
+    [
+        ("a " * 60, "a"),
+        ("transformer " * 40, "transformer"),
+        ("Mamba mamba MAMBA " * 20, "mamba"),
+        ("linear Attention " * 30, "linear attention"),
+        ('"linear attention" ' * 25 + "linear", '"linear attention" linear'),
+        ("tokeniz* " * 30, "tokeniz*"),
+        ("efficient transformer for long document summarization " * 10,
+         "efficient transformer for long document summarization"),
+    ],
+)  # fmt: skip
+def test_repeated_terms_count_once(db, repeated, once):
+    assert ranked(db, repeated, limit=20) == ranked(db, once, limit=20)
+    assert ranked(db, once, limit=20)
+
+
+def test_only_the_head_of_a_very_long_query_is_read(db):
+    """Text past MAX_QUERY_CHARS is ignored, and the cut falls between words."""
+    head = "diffusion " * 999 + "diffusion"  # 9,999 characters
+    assert ranked(db, head + " zzzunknownword") == ranked(db, "diffusion")
+    assert ranked(db, head + "zzz other words") == ranked(db, head)
+
+
+def test_a_very_long_phrase_is_searched_by_its_head(db, seed_db):
+    """A phrase costs its length for every paper holding its words; its head is searched."""
+    ((paper_id, abstract),) = long_abstracts(seed_db, count=1)
+    head = " ".join(re.findall(r"\w+", abstract)[:40])
+    endless = '"' + head + " and then" * 1000 + '"'  # under MAX_QUERY_CHARS: one phrase
+    assert ranked(db, endless) == ranked(db, f'"{head}"')
+    assert search(db, endless)[0].id == paper_id
+
+
+def long_abstracts(seed_db, count=4):
+    conn = sqlite3.connect(f"{seed_db.as_uri()}?mode=ro", uri=True)
+    rows = conn.execute(
+        "SELECT id, abstract FROM papers ORDER BY length(abstract) DESC, id LIMIT ?", [count]
+    ).fetchall()
+    conn.close()
+    return rows
+
+
+def test_a_pasted_abstract_finds_its_paper_first(db, seed_db):
+    for paper_id, abstract in long_abstracts(seed_db):
+        assert len(abstract) >= 1500
+        assert search(db, abstract, limit=10)[0].id == paper_id
+        assert search(db, abstract.upper() + " " + abstract, limit=10)[0].id == paper_id
+
+
+def statements_run(seed_db, query):
+    """Top-level SQL statements one search runs (FTS5's own, prefixed '--', not counted)."""
+    db = open_database(seed_db)
+    run = []
+    db.conn.set_trace_callback(lambda sql: sql.startswith("--") or run.append(sql))
+    search(db, query, limit=10)
+    db.conn.close()
+    return len(run)
+
+
+def test_the_work_of_a_search_is_bounded_whatever_its_length(seed_db):
+    abstracts = [abstract for _, abstract in long_abstracts(seed_db, count=12)]
+    short = statements_run(seed_db, "efficient transformer for long document summarization")
+    longest = statements_run(seed_db, " ".join(abstracts))
+    assert short < 30
+    assert longest <= 200
+    assert statements_run(seed_db, "mamba " * 400) <= statements_run(seed_db, "mamba")
+
+
 def test_search_quality_against_judged_queries(seed_db):
     rows = search_eval.evaluate(seed_db)
     assert len(rows) >= 30
