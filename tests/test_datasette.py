@@ -27,15 +27,30 @@ def free_port():
         return sock.getsockname()[1]
 
 
+# Datasette skips installed plugins when sys._called_from_test is set (datasette/plugins.py):
+# how the metadata alone is served, as for a user without paperdb's plugin.
+WITHOUT_PLUGINS = [
+    sys.executable,
+    "-c",
+    "import sys; sys._called_from_test = True; from datasette.cli import cli; cli()",
+]
+
+
 @contextlib.contextmanager
-def running_datasette(db_path):
-    """`datasette serve` on a free loopback port; yields its base URL."""
+def running_datasette(db_path, *, metadata=METADATA, plugins=False):
+    """`datasette serve` on a free loopback port; yields its base URL.
+
+    By default with the metadata and without paperdb's plugin (what datasette/metadata.yml
+    alone gives); test_datasette_plugin.py serves it with the plugin.
+    """
     port = free_port()
+    command = [str(DATASETTE)] if plugins else WITHOUT_PLUGINS
+    options = ["-m", str(metadata)] if metadata else []
     # The log goes to a file, not a pipe: nobody reads it while the server runs, and a full
     # pipe (each request's URL is logged; long queries make long URLs) blocks the server.
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            [str(DATASETTE), "serve", str(db_path), "-m", str(METADATA),
+            [*command, "serve", str(db_path), *options,
              "--host", "127.0.0.1", "--port", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
