@@ -154,6 +154,8 @@ CREATE TABLE acronyms (
     used_for_search INTEGER NOT NULL, -- 1 for the long form the index uses for this short form
     PRIMARY KEY (short, long)
 ) WITHOUT ROWID;
+-- Search looks a typed long form up here ("low-rank adapters": LoRA).
+CREATE INDEX acronyms_long ON acronyms(long);
 
 -- Where each definition was found: what the acronyms counts are computed from, kept so
 -- that `paperdb build --incremental` can recount without reading unchanged dumps.

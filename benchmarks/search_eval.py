@@ -1,11 +1,19 @@
 #!/usr/bin/env python3
-"""Search quality on the judged queries: nDCG@10 and recall@10, ours against a plain search.
+"""Search quality on the judged queries: nDCG@10, recall@10 and MRR, per split and category.
 
-    python benchmarks/search_eval.py [--db papers.db] [--write docs/SEARCH.md]
+    python benchmarks/search_eval.py [--db papers.db] [--judged FILE] [--write docs/SEARCH.md]
 
-"Plain" is what sqlite-utils' table.search() and Datasette's search box do: an FTS5 index
-with the unicode61 tokenizer (no stemming) over title and abstract, each typed word
-quoted, ranked by bm25. "Ours" is paperdb.search.search() on papers.db.
+Four ways people search papers.db, each measured on the same queries:
+- cli: `paperdb search` (paperdb.search.search);
+- datasette: the `search` canned query as paperdb's Datasette plugin serves it (its SQL,
+  run with the plugin's paperdb_search() function registered);
+- datasette-plain: the canned query of datasette/metadata.yml alone (Datasette without
+  the plugin);
+- order-by-rank: what the sqlite3 shell or sqlite-utils do: each typed word quoted,
+  `papers_fts MATCH ... ORDER BY rank` (the rank option the build configures).
+The judged queries are tests/fixtures/search_judgments.json (labelled by reading the
+abstracts; split into tune and test). Queries with no relevant paper ("no-answer") are
+scored by how many hits they return: the right number is 0.
 """
 
 import argparse
@@ -14,25 +22,30 @@ import math
 import sqlite3
 import sys
 import tempfile
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+import yaml  # noqa: E402  (PyYAML comes with Datasette, a test dependency)
+
 from paperdb.build import build  # noqa: E402
 from paperdb.database import open_database  # noqa: E402
 from paperdb.search import search  # noqa: E402
 
-JUDGED = ROOT / "tests" / "fixtures" / "judged_queries.json"
+JUDGED = ROOT / "tests" / "fixtures" / "search_judgments.json"
+METADATA = ROOT / "datasette" / "metadata.yml"
 K = 10
+SYSTEMS = ["cli", "datasette", "datasette-plain", "order-by-rank"]
 
 
 def dcg(gains):
     return sum(g / math.log2(i + 2) for i, g in enumerate(gains))
 
 
-def score_ranking(titles, judgments):
-    """(nDCG@10, recall@10) of a ranked title list; None for a query with no relevant paper."""
+def score(titles, judgments):
+    """(nDCG@10, recall@10, MRR) of a ranked title list; None when nothing is relevant."""
     relevant = {t for t, g in judgments.items() if g > 0}
     if not relevant:
         return None
@@ -40,110 +53,123 @@ def score_ranking(titles, judgments):
     ideal = sorted((g for g in judgments.values() if g > 0), reverse=True)[:K]
     ndcg = dcg(gains) / dcg(ideal)
     recall = len(relevant & set(titles[:K])) / min(len(relevant), K)
-    return ndcg, recall
+    first = next((rank for rank, t in enumerate(titles, start=1) if t in relevant), None)
+    return ndcg, recall, (1 / first if first else 0.0)
 
 
-def plain_index(db_path):
-    """A copy of title/abstract in an FTS5 table the way sqlite-utils enable_fts() makes it."""
-    conn = sqlite3.connect(":memory:")
-    conn.execute("ATTACH ? AS built", [str(db_path)])
-    conn.execute("CREATE TABLE papers AS SELECT id, title, abstract FROM built.papers")
-    conn.execute(
-        "CREATE VIRTUAL TABLE papers_fts USING fts5(title, abstract, content=papers,"
-        " content_rowid=id, tokenize='unicode61')"
-    )
-    conn.execute("INSERT INTO papers_fts(papers_fts) VALUES('rebuild')")
-    return conn
+class Searchers:
+    """One function per system: query text -> ranked titles."""
+
+    def __init__(self, db_path):
+        from paperdb.datasette_plugin import SEARCH_SQL, prepare_connection
+
+        self.db = open_database(db_path)
+        self.conn = sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True)
+        prepare_connection(self.conn)
+        self.plugin_sql = SEARCH_SQL
+        metadata = yaml.safe_load(METADATA.read_text())
+        self.plain_sql = metadata["databases"]["papers"]["queries"]["search"]["sql"]
+
+    def titles(self, system, query):
+        if system == "cli":
+            return [hit.title for hit in search(self.db, query, limit=K)]
+        if system == "datasette":
+            return [row[2] for row in self.conn.execute(self.plugin_sql, {"q": query})][:K]
+        if system == "datasette-plain":
+            rows = self.conn.execute(self.plain_sql, {"q": query}).fetchall()
+            return [row[1] for row in rows][:K]
+        words = [w for w in query.replace('"', " ").split() if w]  # sqlite-utils escape_fts
+        if not words:
+            return []
+        match = " ".join('"' + w + '"' for w in words)
+        rows = self.conn.execute(
+            "SELECT papers.title FROM papers_fts JOIN papers ON papers.id = papers_fts.rowid"
+            " WHERE papers_fts MATCH ? ORDER BY rank LIMIT ?",
+            [match, K],
+        )
+        return [title for (title,) in rows]
 
 
-def plain_search(conn, text, limit=K):
-    # sqlite-utils escape_fts: split on whitespace, quote each token (as Datasette does).
-    tokens = [t for t in text.replace('"', " ").split() if t]
-    if not tokens:
-        return []
-    query = " ".join('"' + t + '"' for t in tokens)
-    rows = conn.execute(
-        "SELECT papers.title FROM papers_fts JOIN papers ON papers.id = papers_fts.rowid"
-        " WHERE papers_fts MATCH ? ORDER BY bm25(papers_fts) LIMIT ?",
-        [query, limit],
-    )
-    return [title for (title,) in rows]
-
-
-def evaluate(db_path):
-    judged = json.loads(JUDGED.read_text())
-    db = open_database(db_path)
-    plain = plain_index(db_path)
+def evaluate(db_path, judged):
+    searchers = Searchers(db_path)
     rows = []
     for item in judged:
-        ours = [hit.title for hit in search(db, item["query"], limit=K)]
-        base = plain_search(plain, item["query"])
-        rows.append(
-            {
-                "query": item["query"],
-                "kind": item["kind"],
-                "relevant": sum(1 for g in item["judgments"].values() if g > 0),
-                "ours": score_ranking(ours, item["judgments"]),
-                "plain": score_ranking(base, item["judgments"]),
-                "ours_hits": len(ours),
-                "plain_hits": len(base),
-            }
-        )
+        row = {key: item[key] for key in ("query", "category", "split")}
+        for system in SYSTEMS:
+            titles = searchers.titles(system, item["query"])
+            row[system] = score(titles, item["judgments"])
+            row[f"{system}_hits"] = len(titles)
+        rows.append(row)
     return rows
 
 
-def summary(rows, system):
+def averages(rows, system):
     scored = [r[system] for r in rows if r[system] is not None]
-    return (
-        sum(s[0] for s in scored) / len(scored),
-        sum(s[1] for s in scored) / len(scored),
-    )
+    if not scored:
+        return None
+    return tuple(sum(s[i] for s in scored) / len(scored) for i in range(3))
 
 
 def report(rows):
-    ours, plain = summary(rows, "ours"), summary(rows, "plain")
-    absent = [r for r in rows if r["ours"] is None]
     lines = [
-        "# Search quality",
+        f"Judged queries: {len(rows)} (`tests/fixtures/search_judgments.json`); "
+        "`python benchmarks/search_eval.py`.",
         "",
-        f"Judged queries: {len(rows)} (`tests/fixtures/judged_queries.json`, grades 0-2 set by"
-        " reading the corpus); measured with `python benchmarks/search_eval.py`.",
-        "",
-        "| system | nDCG@10 | recall@10 |",
-        "|---|---|---|",
-        f"| plain (unicode61, each word quoted, bm25) | {plain[0]:.3f} | {plain[1]:.3f} |",
-        f"| paperdb search | {ours[0]:.3f} | {ours[1]:.3f} |",
-        "",
-        "Queries about absent things (must return nothing): "
-        + ", ".join(
-            f"`{r['query']}` → ours {r['ours_hits']}, plain {r['plain_hits']}" for r in absent
-        ),
-        "",
-        "| query | kind | relevant | plain nDCG | ours nDCG | plain recall | ours recall |",
-        "|---|---|---|---|---|---|---|",
+        "| split | system | nDCG@10 | recall@10 | MRR |",
+        "|---|---|---|---|---|",
     ]
+    for split in ("tune", "test"):
+        part = [r for r in rows if r["split"] == split]
+        for system in SYSTEMS:
+            n, r, m = averages(part, system)
+            lines.append(f"| {split} | {system} | {n:.3f} | {r:.3f} | {m:.3f} |")
+    lines += ["", "nDCG@10 by category (tune / test):", ""]
+    lines += ["| category | queries | " + " | ".join(SYSTEMS) + " |"]
+    lines += ["|---|---|" + "---|" * len(SYSTEMS)]
+    by_category = defaultdict(list)
     for r in rows:
-        if r["ours"] is None:
+        by_category[r["category"]].append(r)
+    for category, part in sorted(by_category.items()):
+        if category == "no-answer":
             continue
-        lines.append(
-            f"| {r['query']} | {r['kind']} | {r['relevant']} | {r['plain'][0]:.2f} |"
-            f" {r['ours'][0]:.2f} | {r['plain'][1]:.2f} | {r['ours'][1]:.2f} |"
-        )
+        cells = []
+        for system in SYSTEMS:
+            pair = [
+                averages([r for r in part if r["split"] == s], system) for s in ("tune", "test")
+            ]
+            cells.append(" / ".join(f"{p[0]:.2f}" if p else "-" for p in pair))
+        lines.append(f"| {category} | {len(part)} | " + " | ".join(cells) + " |")
+    absent = [r for r in rows if r["category"] == "no-answer"]
+    hits = {s: sum(1 for r in absent if r[f"{s}_hits"]) for s in SYSTEMS}
+    lines += [
+        "",
+        f"No-answer queries ({len(absent)}) that returned anything: "
+        + ", ".join(f"{s} {hits[s]}" for s in SYSTEMS),
+    ]
     return "\n".join(lines) + "\n"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", help="papers.db to measure (default: build one from data/seeds)")
-    parser.add_argument("--write", help="write the Markdown report to this file")
+    parser.add_argument("--db", help="papers.db to measure (default: build the test dumps)")
+    parser.add_argument("--judged", default=str(JUDGED), help="judged queries (JSON)")
+    parser.add_argument("--write", help="also write the report to this file")
+    parser.add_argument("--queries", action="store_true", help="list every query's scores too")
     args = parser.parse_args()
+    judged = json.loads(Path(args.judged).read_text())["queries"]
     with tempfile.TemporaryDirectory() as tmp:
         db_path = args.db
         if not db_path:
             db_path = Path(tmp) / "papers.db"
             build([ROOT / "data" / "seeds"], db_path)
-        rows = evaluate(db_path)
+        rows = evaluate(db_path, judged)
     text = report(rows)
+    if args.queries:
+        text += "\n| query | category | split | cli nDCG | cli recall |\n|---|---|---|---|---|\n"
+        for r in rows:
+            if r["cli"] is not None:
+                text += f"| {r['query']} | {r['category']} | {r['split']} |"
+                text += f" {r['cli'][0]:.2f} | {r['cli'][1]:.2f} |\n"
     if args.write:
         Path(args.write).write_text(text)
     print(text)

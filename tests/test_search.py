@@ -16,10 +16,10 @@ from paperdb.search import SearchError, search, to_fts_query
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import search_eval  # noqa: E402
 
-# Measured with benchmarks/search_eval.py (docs/SEARCH.md): ours 0.752 / 0.706,
-# plain 0.599 / 0.537. The bounds sit a little below ours.
-MIN_NDCG = 0.70
-MIN_RECALL = 0.65
+# The test split, measured with benchmarks/search_eval.py (docs/SEARCH.md): paperdb search
+# 0.699 / 0.643, ORDER BY rank 0.574 / 0.505. The bounds sit a little below ours.
+MIN_NDCG = 0.68
+MIN_RECALL = 0.62
 
 
 @pytest.fixture(scope="module")
@@ -269,18 +269,23 @@ def test_the_work_of_a_search_is_bounded_whatever_its_length(seed_db):
     abstracts = [abstract for _, abstract in long_abstracts(seed_db, count=12)]
     short = statements_run(seed_db, "efficient transformer for long document summarization")
     longest = statements_run(seed_db, " ".join(abstracts))
-    assert short < 30
-    assert longest <= 200
+    assert short < 60
+    assert longest <= 250
     assert statements_run(seed_db, "mamba " * 400) <= statements_run(seed_db, "mamba")
 
 
-def test_search_quality_against_judged_queries(seed_db):
-    rows = search_eval.evaluate(seed_db)
-    assert len(rows) >= 30
-    ours_ndcg, ours_recall = search_eval.summary(rows, "ours")
-    plain_ndcg, plain_recall = search_eval.summary(rows, "plain")
-    assert ours_ndcg >= MIN_NDCG and ours_recall >= MIN_RECALL
-    assert ours_ndcg > plain_ndcg and ours_recall > plain_recall
+def test_search_quality_on_the_judged_test_split(seed_db):
+    """The test split of tests/fixtures/search_judgments.json: never used to choose settings."""
+    judged = json.loads(search_eval.JUDGED.read_text())["queries"]
+    assert len(judged) >= 80
+    rows = [r for r in search_eval.evaluate(seed_db, judged) if r["split"] == "test"]
+    ndcg, recall, _ = search_eval.averages(rows, "cli")
+    assert ndcg >= MIN_NDCG and recall >= MIN_RECALL
+    plain_ndcg, plain_recall, _ = search_eval.averages(rows, "order-by-rank")
+    assert ndcg > plain_ndcg + 0.05 and recall > plain_recall + 0.05
+    assert all(r["datasette"] == r["cli"] for r in rows)
+    absent = [r["query"] for r in rows if r["category"] == "no-answer" and r["cli_hits"]]
+    assert absent == []
 
 
 def test_cli_json_marks_partial_matches(seed_db):

@@ -25,6 +25,7 @@ import sqlite3
 from dataclasses import asdict, dataclass
 
 from .errors import PaperdbError
+from .ranking import rank
 
 SNIPPET_TOKENS = 24
 # Column weights for bm25: title, abstract, aliases. Chosen with benchmarks/search_eval.py
@@ -46,6 +47,7 @@ MAX_TERMS = 12  # the rarest this many terms of a longer query are searched
 # words: 22 ms; 5,000: 5 s); the longest title has 24 words, and a phrase's head still finds it.
 MAX_PHRASE_WORDS = 16
 RARITY_COUNT_LIMIT = 1_000  # counting a term's papers stops here: past it, a term is common
+MAX_LIMIT = 1_000  # hits one search returns at most
 
 # Words that carry no topic; dropped from natural queries (never from quoted phrases).
 STOPWORDS = frozenset(
@@ -235,6 +237,7 @@ def search(db, text, limit=20, topic=None, raw=False):
         if not row:
             raise SearchError(f"no topic {topic!r} (paperdb topics lists them)")
         topic_id = row[0]
+    limit = min(limit, MAX_LIMIT)
     if limit <= 0:
         return []
     if raw:
@@ -247,12 +250,10 @@ def search(db, text, limit=20, topic=None, raw=False):
         return []
     if len(terms) > MAX_TERMS:
         terms = _rarest(db, terms)
-    query = " AND ".join(t.fts() for t in terms)
-    hits = _search(db, query, limit, topic_id)
-    if len(hits) < min(FALLBACK_BELOW, limit) and len(terms) > 1:
-        seen = {hit.id for hit in hits}
-        extra = [hit for hit in _fallback(db, terms, limit, topic_id) if hit.id not in seen]
-        hits.extend(extra[: limit - len(hits)])
+    ranked, anything = rank(db, text, terms, limit, topic_id)
+    hits = _hits(db, anything, [(pid, -value, None) for pid, value, _ in ranked])
+    for hit, (_, _, match) in zip(hits, ranked, strict=True):
+        hit.match = match
     return hits
 
 
@@ -277,11 +278,14 @@ def _hits(db, query, ranked, match="all"):
     if missing:
         sql = SNIPPETS_SQL.format(", ".join("?" for _ in missing))
         snippets.update(db.execute(sql, [query, *missing]).fetchall())
-    titles = dict(
-        db.execute(
-            f"SELECT id, title FROM papers WHERE id IN ({', '.join('?' for _ in ids)})", ids
-        ).fetchall()
-    )
+    titles, abstracts = {}, {}
+    for pid, title, abstract in db.execute(
+        f"SELECT id, title, abstract FROM papers WHERE id IN ({', '.join('?' for _ in ids)})", ids
+    ):
+        titles[pid], abstracts[pid] = title, abstract
+    for pid in ids:
+        if pid not in snippets:  # found through its topic: none of the words to mark
+            snippets[pid] = _opening(abstracts[pid])
     listings = _listings_of(db, ids)
     return [
         Hit(pid, titles[pid], snippets[pid], round(-rank, 4), listings[pid], match)
@@ -330,6 +334,12 @@ def _fallback(db, terms, limit, topic_id):
     kept = [(pid, rank, None) for pid, rank, _ in candidates if held[pid] >= needed]
     kept.sort(key=lambda item: (-round(held[item[0]], 6), item[1], item[0]))
     return _hits(db, anything, kept[:limit], match="partial")
+
+
+def _opening(abstract):
+    words = abstract.split()
+    more = "…" if len(words) > SNIPPET_TOKENS else ""
+    return " ".join(words[:SNIPPET_TOKENS]) + more
 
 
 def _listings_of(db, paper_ids):

@@ -1,0 +1,362 @@
+"""How search ranks: a soft AND over the query's terms, scored by what each paper holds.
+
+A strict AND misses papers that say all but one of a query's words; bm25 alone lets one title
+word outrank an abstract about the whole query. So search.py's terms are scored paper by
+paper, over a bounded pool of candidates:
+- coverage: the share of the query's idf weight the paper holds (a rare word weighs most). A
+  paper must hold most of it (MIN_COVERAGE), so a query about something absent, whose rare
+  words match nowhere, still finds nothing;
+- exact case: a word typed with capitals inside it or all in capitals (SAM, CLIP, LoRA)
+  counts fully only where the paper writes it that way; "clipping" is not CLIP;
+- where: the share of the weight held in the title, and whether the words stand close
+  together (FTS5 NEAR);
+- topics: when the query names a topic of the taxonomy (one of its phrases or acronyms),
+  being about that topic (paper_topics.score) counts as one more, optional term: a query for
+  "medical imaging" finds papers that say CT, MRI and tumor;
+- bm25 over all the terms, weighted by column, to order what the rest leaves equal.
+The pool is the best bm25 matches of the strict AND, of the OR of the terms (of the rare
+ones only, when the common ones would make the OR scan much of the corpus), and the
+strongest members of the named topics: at most 3 x POOL papers, whatever the corpus size.
+The weights were chosen on the tune split of tests/fixtures/search_judgments.json with
+benchmarks/search_eval.py (docs/SEARCH.md).
+"""
+
+import json
+import math
+import re
+from dataclasses import dataclass
+
+from .textmatch import PhraseSet
+
+POOL = 100  # best matches taken from each source of candidates (or the limit, if larger)
+DF_CAP = 20_000  # counting a term's papers stops here (idf changes little past it)
+RARE_SHARE = 0.1  # a term in at most this share of papers is rare
+OR_SCAN_LIMIT = 20_000  # papers an OR may score before it keeps to the rare terms
+MIN_COVERAGE = 0.75  # share of the query's weight a paper must hold to be a hit, or
+LOW_COVERAGE = 0.5  # this share, when it holds the query's rarest terms (RAREST_SHARE)
+RAREST_SHARE = 0.9  # a term weighing this share of the heaviest one is one of the rarest
+NEAR_DISTANCE = 10  # tokens between the query's words that count as "close together"
+PARTIAL_NEAR = 3  # tokens between the rarest word and another, for a partial match
+PARTNER_SHARE = 0.3  # that other word weighs at least this share of the rarest (not "the")
+TOPIC_SCORE_FULL = 6  # a paper_topics score at which topic membership counts fully
+EXACT_CASE_MISMATCH = 0.5  # credit for a case-sensitive word written another way
+PREFIX_MISMATCH = 0.2  # credit for a prefix found only through a word's porter stem
+WEIGHTS = {  # added to coverage (0..1); chosen on the tune split
+    "title": 0.1,
+    "near": 0.15,
+    "bm25": 0.25,
+    "topic": 0.0,
+}
+SNIPPET_TERMS = "snippet_terms"
+
+_WORD = re.compile(r"[^\W_]+")
+_CASED = re.compile(r"[A-Z].*[A-Z]|[a-z].*[A-Z]")  # two capitals, or a capital after a letter
+
+
+@dataclass
+class Unit:
+    """One scored part of the query: a search.Term with its weight and exact form."""
+
+    term: object
+    fts: str
+    weight: float = 0.0
+    frequency: int = 0
+    exact: re.Pattern | None = None  # for case-sensitive words: where the paper writes it so
+
+
+def rank(db, text, terms, limit, topic_id=None):
+    """[(paper id, score, 'all' or 'partial')] best first, and the FTS query for snippets."""
+    total = db.execute("SELECT count(*) FROM papers").fetchone()[0] or 1
+    units = _units(db, terms)
+    for unit in units:
+        (unit.frequency,) = db.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)",
+            [unit.fts, DF_CAP],
+        ).fetchone()
+        unit.weight = math.log((total + 1) / (min(unit.frequency, DF_CAP) + 0.5))
+    topics = named_topics(db, text)
+    anything = " OR ".join(u.fts for u in units)
+    pool = _pool(db, units, topics, topic_id, total, max(POOL, limit))
+    if not pool:
+        return [], anything
+    scored = _score(db, units, topics, pool)
+    scored.sort(key=lambda item: (-item[1], item[0]))
+    return scored[:limit], anything
+
+
+def _units(db, terms):
+    """The query's scored units: its terms, with a typed long form and its acronym as one."""
+    units, i = [], 0
+    while i < len(terms):
+        found = _long_form_at(db, terms, i)
+        if found:
+            width, short = found
+            words = tuple(w for t in terms[i : i + width] for w in t.words)
+            merged = type(terms[i])(words)
+            fts = f"({_quote(' '.join(words))} OR {_quote(short)})"
+            units.append(Unit(term=merged, fts=fts))
+            i += width
+            continue
+        units.append(_unit(terms[i]))
+        i += 1
+    return units
+
+
+def _unit(term):
+    exact = None
+    if term.prefix:
+        stem = re.escape(" ".join(term.words))
+        exact = re.compile(rf"(?<![^\W_]){stem}", re.I)
+        return Unit(term=term, fts=_prefix_fts(term), exact=exact)
+    if len(term.words) == 1 and _CASED.search(term.words[0]):
+        word = re.escape(term.words[0])
+        exact = re.compile(rf"(?<![^\W_]){word}(?:s|es)?(?![^\W_])")
+    return Unit(term=term, fts=term.fts(), exact=exact)
+
+
+# The index holds porter stems, so a typed prefix may reach into what porter strips:
+# "extrapolat*" must find "extrapolation", stored as "extrapol". The prefix is also searched
+# without these endings; the exact check on the text (Unit.exact) then keeps the credit
+# for papers that write a word starting with what was typed.
+PORTER_CUTS = ("ational", "ation", "ization", "isation", "izing", "ising", "ize", "ise",
+               "ate", "at", "iz", "is", "ing", "ed", "er", "e", "y", "i", "s")  # fmt: skip
+
+
+def _prefix_fts(term):
+    typed = " ".join(term.words)
+    options = [_quote(typed) + "*"]
+    if len(term.words) == 1:
+        lower = typed.lower()
+        for cut in PORTER_CUTS:
+            if lower.endswith(cut) and len(lower) - len(cut) >= 4:
+                option = _quote(typed[: -len(cut)]) + "*"
+                if option not in options:
+                    options.append(option)
+    return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
+
+
+def _quote(text):
+    return '"' + text.replace('"', '""') + '"'
+
+
+LONG_FORM_WORDS = (2, 6)  # the shortest and longest long forms looked up
+_SUFFIXES = ("ations", "ation", "ers", "er", "ings", "ing", "es", "s", "ed")
+
+
+def _crude_stem(word):
+    word = word.lower()
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _long_form_at(db, terms, start):
+    """(terms it spans, short form) when terms[start:] begin with a known long form.
+
+    The acronyms table holds every "long form (SHORT)" the corpus defines. A typed long
+    form matches whatever its last word's ending ("low-rank adapters" is "low rank
+    adaptation"), found by a range over the index on acronyms.long.
+    """
+    if terms[start].prefix or terms[start].phrase:
+        return None
+    low, high = LONG_FORM_WORDS
+    for end in range(min(len(terms), start + high), start, -1):
+        span = terms[start:end]
+        words = [w.lower() for t in span for w in t.words]
+        if any(t.prefix or t.phrase for t in span) or not low <= len(words) <= high:
+            continue
+        head = " ".join(words[:-1]) + " " + _crude_stem(words[-1])
+        rows = db.execute(
+            "SELECT short, long, papers FROM acronyms WHERE long >= ? AND long < ?"
+            " ORDER BY used_for_search DESC, papers DESC, short",
+            [head, head + "\uffff"],
+        ).fetchall()
+        for short, long_form, _ in rows:
+            if [_crude_stem(w) for w in long_form.split()] == [_crude_stem(w) for w in words]:
+                return end - start, short
+    return None
+
+
+def _pool(db, units, topics, topic_id, total, size):
+    """{paper id: bm25 of the OR of all terms} for the candidates worth scoring."""
+    restrict = (
+        " AND rowid IN (SELECT paper_id FROM paper_topics WHERE topic_id = :topic_id)"
+        if topic_id is not None
+        else ""
+    )
+    sources = [" AND ".join(u.fts for u in units)]
+    if len(units) > 1:
+        ored = units
+        if sum(u.frequency for u in units) > OR_SCAN_LIMIT:
+            ored = [u for u in units if u.frequency <= RARE_SHARE * total] or []
+        if ored:
+            sources.append(" OR ".join(u.fts for u in ored))
+    ids = set()
+    for query in sources:
+        rows = db.execute(
+            f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH :q{restrict}"
+            f" ORDER BY bm25(papers_fts, 10.0, 1.0, 0.5), rowid LIMIT {int(size)}",
+            {"q": query, "topic_id": topic_id},
+        )
+        ids.update(pid for (pid,) in rows)
+    if topics:
+        marks = ", ".join(str(int(t)) for t in topics)
+        rows = db.execute(
+            f"SELECT paper_id FROM paper_topics WHERE topic_id IN ({marks})"
+            + (" AND paper_id IN (SELECT paper_id FROM paper_topics WHERE topic_id = :t)"
+               if topic_id is not None else "")
+            + f" ORDER BY score DESC, paper_id LIMIT {int(size)}",
+            {"t": topic_id},
+        )  # fmt: skip
+        ids.update(pid for (pid,) in rows)
+    return sorted(ids)
+
+
+def _score(db, units, topics, pool):
+    marks = ", ".join("?" for _ in pool)
+    held = {pid: [0.0] * len(units) for pid in pool}
+    in_title = {pid: [False] * len(units) for pid in pool}
+    for i, unit in enumerate(units):
+        rows = db.execute(
+            "SELECT rowid, bm25(papers_fts, 1.0, 0.0, 0.0) FROM papers_fts"
+            f" WHERE papers_fts MATCH ? AND rowid IN ({marks})",
+            [unit.fts, *pool],
+        )
+        for pid, title_rank in rows:
+            held[pid][i] = 1.0
+            in_title[pid][i] = title_rank < 0
+    cased = [i for i, u in enumerate(units) if u.exact is not None]
+    if cased:
+        texts = db.execute(
+            "SELECT id, title || ' ' || abstract || ' ' || aliases FROM papers"
+            f" WHERE id IN ({marks})",
+            pool,
+        )
+        written = {i: set() for i in cased}
+        for pid, text in texts:
+            for i in cased:
+                if held[pid][i] and units[i].exact.search(text):
+                    written[i].add(pid)
+        for i in cased:
+            # The exact form is preferred where the pool has it: NOT typed in capitals
+            # still finds "not", when no paper writes NOT.
+            if not written[i] and not units[i].term.prefix:
+                continue
+            miss = PREFIX_MISMATCH if units[i].term.prefix else EXACT_CASE_MISMATCH
+            for pid in pool:
+                if held[pid][i] and pid not in written[i]:
+                    held[pid][i] = miss
+    bm25 = dict.fromkeys(pool, 0.0)
+    anything = " OR ".join(u.fts for u in units)
+    for pid, value in db.execute(
+        "SELECT rowid, -bm25(papers_fts, 10.0, 1.0, 0.5) FROM papers_fts"
+        f" WHERE papers_fts MATCH ? AND rowid IN ({marks})",
+        [anything, *pool],
+    ):
+        bm25[pid] = value
+    best_bm25 = max(bm25.values()) or 1.0
+    near = set()
+    phrases = [u.fts for u in units if not u.term.prefix and not u.fts.startswith("(")]
+    if len(phrases) > 1:
+        query = f"NEAR({' '.join(phrases)}, {NEAR_DISTANCE})"
+        near = {
+            pid
+            for (pid,) in db.execute(
+                f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid IN ({marks})",
+                [query, *pool],
+            )
+        }
+    # A paper about a named topic holds the words that name it, as strongly as it is about it.
+    spanned = (
+        [
+            i
+            for i, u in enumerate(units)
+            if not (u.term.prefix or u.term.phrase)  # typed in quotes: the words themselves
+            and {w.lower() for w in u.term.words} <= set().union(*topics.values())
+        ]
+        if topics
+        else []
+    )
+    topic_score = {}
+    if topics:
+        topic_marks = ", ".join(str(int(t)) for t in topics)
+        for pid, value in db.execute(
+            f"SELECT paper_id, max(score) FROM paper_topics WHERE topic_id IN ({topic_marks})"
+            f" AND paper_id IN ({marks}) GROUP BY paper_id",
+            pool,
+        ):
+            topic_score[pid] = min(1.0, value / TOPIC_SCORE_FULL)
+    total_weight = sum(u.weight for u in units) or 1.0
+    heaviest = max(u.weight for u in units)
+    rarest = [i for i, u in enumerate(units) if u.weight >= RAREST_SHARE * heaviest]
+    # A paper missing some words of a longer query counts when what it holds stands together:
+    # the rarest word near another of the query's words (KV cache, not crop ... prediction).
+    beside_rarest = _near_the_rarest(db, units, rarest, pool, marks) if len(units) > 2 else None
+    scored = []
+    for pid in pool:
+        topical = topic_score.get(pid, 0.0)
+        for i in spanned:
+            held[pid][i] = max(held[pid][i], topical)
+        coverage = sum(u.weight * h for u, h in zip(units, held[pid], strict=True)) / total_weight
+        holds_rarest = all(held[pid][i] == 1.0 for i in rarest)
+        if beside_rarest is not None:
+            holds_rarest = holds_rarest and pid in beside_rarest
+        if coverage < MIN_COVERAGE and not (coverage >= LOW_COVERAGE and holds_rarest):
+            continue
+        title = sum(u.weight for u, t in zip(units, in_title[pid], strict=True) if t) / total_weight
+        value = (
+            coverage
+            + WEIGHTS["title"] * title
+            + WEIGHTS["near"] * (pid in near)
+            + WEIGHTS["bm25"] * bm25[pid] / best_bm25
+            + WEIGHTS["topic"] * topical
+        )
+        match = "all" if all(h == 1.0 for h in held[pid]) else "partial"
+        scored.append((pid, round(value, 6), match))
+    return scored
+
+
+def _near_the_rarest(db, units, rarest, pool, marks):
+    """Papers of the pool where a rarest unit stands within PARTIAL_NEAR of another unit."""
+    plain = {i for i, u in enumerate(units) if not u.term.prefix and not u.fts.startswith("(")}
+    heaviest = max(u.weight for u in units)
+    partners = {j for j in plain if units[j].weight >= PARTNER_SHARE * heaviest}
+    found = set()
+    for i in rarest:
+        if i not in plain:
+            continue
+        for j in sorted(partners - {i}):
+            query = f"NEAR({units[i].fts} {units[j].fts}, {PARTIAL_NEAR})"
+            found.update(
+                pid
+                for (pid,) in db.execute(
+                    f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid IN ({marks})",
+                    [query, *pool],
+                )
+            )
+    return found
+
+
+_topic_matchers = {}
+
+
+def named_topics(db, text):
+    """{topic id: the lower-cased words of the query that name it} for the topics named."""
+    rules = db.execute("SELECT id, rules FROM topics ORDER BY id").fetchall()
+    key = hash(tuple(rules))
+    matcher = _topic_matchers.get(key)
+    if matcher is None:
+        matcher = PhraseSet()
+        for topic_id, rule in rules:
+            parsed = json.loads(rule)
+            for phrase in parsed.get("phrases", []):
+                matcher.add(phrase, topic_id)
+            for acronym in parsed.get("acronyms", []):
+                matcher.add(acronym, topic_id, case_sensitive=True)
+        _topic_matchers.clear()  # one taxonomy at a time is the common case
+        _topic_matchers[key] = matcher
+    return {
+        topic_id: {word.lower() for phrase in found for word in _WORD.findall(phrase)}
+        for topic_id, found in sorted(matcher.find(text).items())
+    }
