@@ -118,7 +118,8 @@ CREATE TABLE paper_topics (
     evidence TEXT NOT NULL,           -- 'title: Mamba; abstract: Mamba ×3, SSM; via: child-slug'
     PRIMARY KEY (paper_id, topic_id)
 ) WITHOUT ROWID;
-CREATE INDEX paper_topics_topic_id ON paper_topics(topic_id);
+-- A topic's papers, strongest first (the topic pages, and search's named topics).
+CREATE INDEX paper_topics_topic_id ON paper_topics(topic_id, score);
 
 -- Topics with their parent and how many papers they hold.
 CREATE VIEW topic_counts AS

@@ -24,12 +24,17 @@ benchmarks/search_eval.py (docs/SEARCH.md).
 import json
 import math
 import re
+import sqlite3
+import threading
 from dataclasses import dataclass
 
 from .textmatch import PhraseSet
 
-POOL = 100  # best matches taken from each source of candidates (or the limit, if larger)
-DF_CAP = 20_000  # counting a term's papers stops here (idf changes little past it)
+TOKENIZER = "porter unicode61 remove_diacritics 2"  # papers_fts's, as schema.sql declares it
+POOL = 50  # best matches taken from each source of candidates (or the limit, if larger)
+# Counting a term's papers stops here: past it, every term is common and weighs alike.
+# Counting costs a pass over the term's postings; 2,000 keeps that to a few ms at 1M papers.
+DF_CAP = 2_000
 RARE_SHARE = 0.1  # a term in at most this share of papers is rare
 OR_SCAN_LIMIT = 20_000  # papers an OR may score before it keeps to the rare terms
 MIN_COVERAGE = 0.75  # share of the query's weight a paper must hold to be a hit, or
@@ -63,25 +68,39 @@ class Unit:
     frequency: int = 0
     exact: re.Pattern | None = None  # for case-sensitive words: where the paper writes it so
 
+    @property
+    def primary(self):
+        """The words as typed, as one FTS5 phrase (NEAR takes phrases, not alternatives)."""
+        return None if self.term.prefix else _quote(" ".join(self.term.words))
 
-def rank(db, text, terms, limit, topic_id=None):
-    """[(paper id, score, 'all' or 'partial')] best first, and the FTS query for snippets."""
+
+def rank(db, text, terms, limit, topic_id=None, snippet=("[", "]", "…", 24)):
+    """[(paper id, score, 'all' or 'partial', snippet or None)], best first.
+
+    `snippet` is (mark start, mark end, ellipsis, tokens) for FTS5's snippet() of the
+    abstract; a paper found through its topic alone has none (no word of the query in it).
+    """
     total = db.execute("SELECT count(*) FROM papers").fetchone()[0] or 1
     units = _units(db, terms)
-    for unit in units:
+    for unit in units if len(units) > 1 else ():  # one term: its weight decides nothing
         (unit.frequency,) = db.execute(
             "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)",
             [unit.fts, DF_CAP],
         ).fetchone()
-        unit.weight = math.log((total + 1) / (min(unit.frequency, DF_CAP) + 0.5))
+        unit.weight = math.log((total + 1) / (unit.frequency + 0.5))
+    if len(units) == 1:
+        units[0].weight = 1.0
     topics = named_topics(db, text)
-    anything = " OR ".join(u.fts for u in units)
     pool = _pool(db, units, topics, topic_id, total, max(POOL, limit))
     if not pool:
-        return [], anything
-    scored = _score(db, units, topics, pool)
+        return []
+    scored, scratch = _score(db, units, topics, pool)
     scored.sort(key=lambda item: (-item[1], item[0]))
-    return scored[:limit], anything
+    scored = scored[:limit]
+    # The scratch index holds these papers: their snippets cost nothing there, where the big
+    # index would expand a prefix again for each (trans*: 480 ms at 100k papers).
+    snippets = scratch.snippets(" OR ".join(u.fts for u in units), [s[0] for s in scored], snippet)
+    return [(pid, value, match, snippets.get(pid)) for pid, value, match in scored]
 
 
 def _units(db, terms):
@@ -97,12 +116,25 @@ def _units(db, terms):
             units.append(Unit(term=merged, fts=fts))
             i += width
             continue
-        units.append(_unit(terms[i]))
+        units.append(_unit(terms[i], _long_form_of(db, terms[i])))
         i += 1
     return units
 
 
-def _unit(term):
+def _long_form_of(db, term):
+    """The long form of a typed acronym (exactly as the corpus writes the short form)."""
+    if term.prefix or term.phrase or len(term.words) != 1 or not _CASED.search(term.words[0]):
+        return None
+    row = db.execute(
+        "SELECT long FROM acronyms WHERE short = ? ORDER BY used_for_search DESC, papers DESC,"
+        " long LIMIT 1",
+        [term.words[0]],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _unit(term, long_form=None):
+    """The unit for a typed term; an acronym also finds its long form, as the reverse does."""
     exact = None
     if term.prefix:
         stem = re.escape(" ".join(term.words))
@@ -111,6 +143,10 @@ def _unit(term):
     if len(term.words) == 1 and _CASED.search(term.words[0]):
         word = re.escape(term.words[0])
         exact = re.compile(rf"(?<![^\W_]){word}(?:s|es)?(?![^\W_])")
+    if long_form:
+        spelled = r"[\s-]+".join(re.escape(_crude_stem(w)) + r"\w*" for w in long_form.split())
+        exact = re.compile(rf"{exact.pattern}|(?i:(?<![^\W_]){spelled})")
+        return Unit(term=term, fts=f"({term.fts()} OR {_quote(long_form)})", exact=exact)
     return Unit(term=term, fts=term.fts(), exact=exact)
 
 
@@ -179,7 +215,7 @@ def _long_form_at(db, terms, start):
 
 
 def _pool(db, units, topics, topic_id, total, size):
-    """{paper id: bm25 of the OR of all terms} for the candidates worth scoring."""
+    """{paper id: its bm25 score (higher is better)} for the candidates worth scoring."""
     restrict = (
         " AND rowid IN (SELECT paper_id FROM paper_topics WHERE topic_id = :topic_id)"
         if topic_id is not None
@@ -192,81 +228,69 @@ def _pool(db, units, topics, topic_id, total, size):
             ored = [u for u in units if u.frequency <= RARE_SHARE * total] or []
         if ored:
             sources.append(" OR ".join(u.fts for u in ored))
-    ids = set()
+    found = {}
+    # The OR's bm25 (last) is the one kept: it scores every paper on all its terms.
     for query in sources:
         rows = db.execute(
-            f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH :q{restrict}"
-            f" ORDER BY bm25(papers_fts, 10.0, 1.0, 0.5), rowid LIMIT {int(size)}",
+            f"SELECT rowid, -bm25(papers_fts, 10.0, 1.0, 0.5) AS score FROM papers_fts"
+            f" WHERE papers_fts MATCH :q{restrict} ORDER BY score DESC, rowid LIMIT {int(size)}",
             {"q": query, "topic_id": topic_id},
         )
-        ids.update(pid for (pid,) in rows)
-    if topics:
-        marks = ", ".join(str(int(t)) for t in topics)
+        found.update(rows)
+    for named in topics:  # each through the index on (topic_id, score): its strongest papers
         rows = db.execute(
-            f"SELECT paper_id FROM paper_topics WHERE topic_id IN ({marks})"
+            "SELECT paper_id FROM paper_topics WHERE topic_id = :named"
             + (" AND paper_id IN (SELECT paper_id FROM paper_topics WHERE topic_id = :t)"
                if topic_id is not None else "")
-            + f" ORDER BY score DESC, paper_id LIMIT {int(size)}",
-            {"t": topic_id},
+            + f" ORDER BY score DESC LIMIT {int(size)}",
+            {"named": named, "t": topic_id},
         )  # fmt: skip
-        ids.update(pid for (pid,) in rows)
-    return sorted(ids)
+        for (pid,) in rows:
+            found.setdefault(pid, 0.0)
+    return found
 
 
 def _score(db, units, topics, pool):
-    marks = ", ".join("?" for _ in pool)
-    held = {pid: [0.0] * len(units) for pid in pool}
-    in_title = {pid: [False] * len(units) for pid in pool}
+    """[(paper id, score, match)] for the papers of the pool that hold enough of the query.
+
+    What each paper holds is asked of a scratch index of the pool's own texts (_Scratch):
+    FTS5 has no cheap way to ask "which of these terms does each of these rows hold" of the
+    big index (a MATCH restricted to a list of rowids repeats its work for every rowid:
+    seconds at 100k papers), and the scratch index tokenizes and stems exactly as it does.
+    """
+    texts = {}
+    for i in range(0, len(pool), 500):
+        part = list(pool)[i : i + 500]
+        marks = ", ".join("?" for _ in part)
+        for pid, title, abstract, aliases in db.execute(
+            f"SELECT id, title, abstract, aliases FROM papers WHERE id IN ({marks})", part
+        ):
+            texts[pid] = (title, abstract, aliases)
+    scratch = _Scratch.filled(texts)
+    held = {pid: [0.0] * len(units) for pid in texts}
+    in_title = {pid: [False] * len(units) for pid in texts}
     for i, unit in enumerate(units):
-        rows = db.execute(
-            "SELECT rowid, bm25(papers_fts, 1.0, 0.0, 0.0) FROM papers_fts"
-            f" WHERE papers_fts MATCH ? AND rowid IN ({marks})",
-            [unit.fts, *pool],
-        )
-        for pid, title_rank in rows:
+        for pid in scratch.matching(unit.fts):
             held[pid][i] = 1.0
-            in_title[pid][i] = title_rank < 0
-    cased = [i for i, u in enumerate(units) if u.exact is not None]
-    if cased:
-        texts = db.execute(
-            "SELECT id, title || ' ' || abstract || ' ' || aliases FROM papers"
-            f" WHERE id IN ({marks})",
-            pool,
-        )
-        written = {i: set() for i in cased}
-        for pid, text in texts:
-            for i in cased:
-                if held[pid][i] and units[i].exact.search(text):
-                    written[i].add(pid)
-        for i in cased:
-            # The exact form is preferred where the pool has it: NOT typed in capitals
-            # still finds "not", when no paper writes NOT.
-            if not written[i] and not units[i].term.prefix:
-                continue
-            miss = PREFIX_MISMATCH if units[i].term.prefix else EXACT_CASE_MISMATCH
-            for pid in pool:
-                if held[pid][i] and pid not in written[i]:
-                    held[pid][i] = miss
-    bm25 = dict.fromkeys(pool, 0.0)
-    anything = " OR ".join(u.fts for u in units)
-    for pid, value in db.execute(
-        "SELECT rowid, -bm25(papers_fts, 10.0, 1.0, 0.5) FROM papers_fts"
-        f" WHERE papers_fts MATCH ? AND rowid IN ({marks})",
-        [anything, *pool],
-    ):
-        bm25[pid] = value
-    best_bm25 = max(bm25.values()) or 1.0
+        for pid in scratch.matching(f"title : ({unit.fts})"):
+            in_title[pid][i] = True
+    for i, unit in enumerate(units):
+        if unit.exact is None:
+            continue
+        written = {pid for pid in texts if held[pid][i] and unit.exact.search(" ".join(texts[pid]))}
+        # The exact form is preferred where the pool has it: NOT typed in capitals still
+        # finds "not" when no paper writes NOT.
+        if not written and not unit.term.prefix:
+            continue
+        miss = PREFIX_MISMATCH if unit.term.prefix else EXACT_CASE_MISMATCH
+        for pid in texts:
+            if held[pid][i] and pid not in written:
+                held[pid][i] = miss
+    best_bm25 = max(pool.values(), default=0.0) or 1.0
+    phrases = [u.primary for u in units if u.primary]
     near = set()
-    phrases = [u.fts for u in units if not u.term.prefix and not u.fts.startswith("(")]
     if len(phrases) > 1:
-        query = f"NEAR({' '.join(phrases)}, {NEAR_DISTANCE})"
-        near = {
-            pid
-            for (pid,) in db.execute(
-                f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid IN ({marks})",
-                [query, *pool],
-            )
-        }
+        near = scratch.matching(f"NEAR({' '.join(phrases)}, {NEAR_DISTANCE})")
     # A paper about a named topic holds the words that name it, as strongly as it is about it.
     spanned = (
         [
@@ -281,10 +305,11 @@ def _score(db, units, topics, pool):
     topic_score = {}
     if topics:
         topic_marks = ", ".join(str(int(t)) for t in topics)
+        marks = ", ".join("?" for _ in texts)
         for pid, value in db.execute(
             f"SELECT paper_id, max(score) FROM paper_topics WHERE topic_id IN ({topic_marks})"
             f" AND paper_id IN ({marks}) GROUP BY paper_id",
-            pool,
+            list(texts),
         ):
             topic_score[pid] = min(1.0, value / TOPIC_SCORE_FULL)
     total_weight = sum(u.weight for u in units) or 1.0
@@ -292,9 +317,9 @@ def _score(db, units, topics, pool):
     rarest = [i for i, u in enumerate(units) if u.weight >= RAREST_SHARE * heaviest]
     # A paper missing some words of a longer query counts when what it holds stands together:
     # the rarest word near another of the query's words (KV cache, not crop ... prediction).
-    beside_rarest = _near_the_rarest(db, units, rarest, pool, marks) if len(units) > 2 else None
+    beside_rarest = _near_the_rarest(scratch, units, rarest) if len(units) > 2 else None
     scored = []
-    for pid in pool:
+    for pid in texts:
         topical = topic_score.get(pid, 0.0)
         for i in spanned:
             held[pid][i] = max(held[pid][i], topical)
@@ -309,17 +334,17 @@ def _score(db, units, topics, pool):
             coverage
             + WEIGHTS["title"] * title
             + WEIGHTS["near"] * (pid in near)
-            + WEIGHTS["bm25"] * bm25[pid] / best_bm25
+            + WEIGHTS["bm25"] * pool[pid] / best_bm25
             + WEIGHTS["topic"] * topical
         )
         match = "all" if all(h == 1.0 for h in held[pid]) else "partial"
         scored.append((pid, round(value, 6), match))
-    return scored
+    return scored, scratch
 
 
-def _near_the_rarest(db, units, rarest, pool, marks):
+def _near_the_rarest(scratch, units, rarest):
     """Papers of the pool where a rarest unit stands within PARTIAL_NEAR of another unit."""
-    plain = {i for i, u in enumerate(units) if not u.term.prefix and not u.fts.startswith("(")}
+    plain = {i for i, u in enumerate(units) if u.primary}
     heaviest = max(u.weight for u in units)
     partners = {j for j in plain if units[j].weight >= PARTNER_SHARE * heaviest}
     found = set()
@@ -327,15 +352,54 @@ def _near_the_rarest(db, units, rarest, pool, marks):
         if i not in plain:
             continue
         for j in sorted(partners - {i}):
-            query = f"NEAR({units[i].fts} {units[j].fts}, {PARTIAL_NEAR})"
-            found.update(
-                pid
-                for (pid,) in db.execute(
-                    f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid IN ({marks})",
-                    [query, *pool],
-                )
+            found |= scratch.matching(
+                f"NEAR({units[i].primary} {units[j].primary}, {PARTIAL_NEAR})"
             )
     return found
+
+
+class _Scratch:
+    """An in-memory FTS5 index of a few papers, one per thread, tokenized as papers_fts.
+
+    It lives on a private connection: a search never writes to the database it reads,
+    which may be read-only (Datasette) or in the middle of a statement (the SQL function).
+    """
+
+    _local = threading.local()
+
+    @classmethod
+    def filled(cls, texts):
+        scratch = getattr(cls._local, "scratch", None)
+        if scratch is None:
+            scratch = cls._local.scratch = cls()
+        scratch.conn.execute("DELETE FROM pool")
+        scratch.conn.executemany(
+            "INSERT INTO pool (rowid, title, abstract, aliases) VALUES (?, ?, ?, ?)",
+            [(pid, *text) for pid, text in texts.items()],
+        )
+        return scratch
+
+    def __init__(self):
+        self.conn = sqlite3.connect(":memory:", isolation_level=None)
+        self.conn.execute(
+            "CREATE VIRTUAL TABLE pool USING fts5(title, abstract, aliases,"
+            f" tokenize={_quote(TOKENIZER)})"
+        )
+
+    def matching(self, query):
+        return {pid for (pid,) in self.conn.execute("SELECT rowid FROM pool(?)", [query])}
+
+    def snippets(self, query, ids, form):
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        start, end, ellipsis, tokens = form
+        return dict(
+            self.conn.execute(
+                f"SELECT rowid, snippet(pool, 1, ?, ?, ?, ?) FROM pool(?) WHERE rowid IN ({marks})",
+                [start, end, ellipsis, tokens, query, *ids],
+            )
+        )
 
 
 _topic_matchers = {}

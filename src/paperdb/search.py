@@ -250,11 +250,18 @@ def search(db, text, limit=20, topic=None, raw=False):
         return []
     if len(terms) > MAX_TERMS:
         terms = _rarest(db, terms)
-    ranked, anything = rank(db, text, terms, limit, topic_id)
-    hits = _hits(db, anything, [(pid, -value, None) for pid, value, _ in ranked])
-    for hit, (_, _, match) in zip(hits, ranked, strict=True):
-        hit.match = match
-    return hits
+    ranked = rank(db, text, terms, limit, topic_id, (MARK_START, MARK_END, "…", SNIPPET_TOKENS))
+    ids = [pid for pid, *_ in ranked]
+    texts = {}
+    for pid, title, abstract in db.execute(
+        f"SELECT id, title, abstract FROM papers WHERE id IN ({', '.join('?' for _ in ids)})", ids
+    ):
+        texts[pid] = (title, abstract)
+    listings = _listings_of(db, ids)
+    return [
+        Hit(pid, texts[pid][0], snippet or _opening(texts[pid][1]), value, listings[pid], match)
+        for pid, value, match, snippet in ranked
+    ]
 
 
 def _ranked(db, query, limit, topic_id, with_snippets=False):
