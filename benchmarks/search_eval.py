@@ -134,14 +134,16 @@ def report(rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", help="papers.db to measure (default: build one from data/seeds)")
+    parser.add_argument(
+        "--db", help="papers.db to measure (default: build one from tests/fixtures/dumps)"
+    )
     parser.add_argument("--write", help="write the Markdown report to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db_path = args.db
         if not db_path:
             db_path = Path(tmp) / "papers.db"
-            build([ROOT / "data" / "seeds"], db_path)
+            build([ROOT / "tests" / "fixtures" / "dumps"], db_path)
         rows = evaluate(db_path)
     text = report(rows)
     if args.write:

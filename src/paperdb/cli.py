@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import sys
 import time
+from importlib import resources
 from pathlib import Path
 
 import click
@@ -90,9 +91,20 @@ class ProgressLine:
 
 
 def default_inputs():
-    """The bundled dumps: ./data/seeds, else the checkout's copy beside this package."""
+    """The bundled dumps: ./data/seeds, else the checkout's copy beside this package, else
+    the sample dumps the wheel carries (an installed paperdb has no checkout)."""
     local = Path("data") / "seeds"
-    return [local if local.is_dir() else CHECKOUT_SEEDS]
+    for folder in (local, CHECKOUT_SEEDS, packaged_seeds()):
+        if folder is not None and folder.is_dir():
+            return [folder]
+    return [local]  # the error names the folder a user is told to fill
+
+
+def packaged_seeds():
+    """The wheel's copy of the sample dumps (pyproject.toml force-include), None if absent."""
+    packaged = resources.files("paperdb").joinpath("seeds")
+    # Only a folder on disk can be read as dumps (not one inside a zipped install).
+    return Path(str(packaged)) if isinstance(packaged, Path) else None
 
 
 def reports_errors(command):
