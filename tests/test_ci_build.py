@@ -168,7 +168,7 @@ def test_the_tests_never_read_the_user_dumps_folder():
     """A fork replaces data/seeds: only conftest names it (USER_SEEDS), and only the tests of
     `paperdb build` with no paths use it, asserting on whatever it holds."""
     path_to_data = re.compile(
-        r"""(ROOT|parents\[\d\])\s*/\s*["']data["']|["'](\./)?data/seeds/?["']"""
+        r"""(ROOT|parents\[\d\])\s*/\s*["']data["']|Path\(\s*["'](\./)?data\b"""
     )
     for folder in (ROOT / "tests", ROOT / "benchmarks"):
         for path in set(folder.glob("*.py")) - {Path(__file__)}:
