@@ -151,7 +151,9 @@ def report(rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", help="papers.db to measure (default: build the test dumps)")
+    parser.add_argument(
+        "--db", help="papers.db to measure (default: build one from tests/fixtures/dumps)"
+    )
     parser.add_argument("--judged", default=str(JUDGED), help="judged queries (JSON)")
     parser.add_argument("--write", help="also write the report to this file")
     parser.add_argument("--queries", action="store_true", help="list every query's scores too")
@@ -161,7 +163,7 @@ def main():
         db_path = args.db
         if not db_path:
             db_path = Path(tmp) / "papers.db"
-            build([ROOT / "data" / "seeds"], db_path)
+            build([ROOT / "tests" / "fixtures" / "dumps"], db_path)
         rows = evaluate(db_path, judged)
     text = report(rows)
     if args.queries:

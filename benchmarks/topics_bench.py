@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A --topics file with one topic of many phrases: time to build its matcher, and a build.
 
-    python benchmarks/topics_bench.py [--phrases 10000 200000] [--corpus data/seeds/001_...txt]
+    python benchmarks/topics_bench.py [--phrases 10000 200000]
+        [--corpus tests/fixtures/dumps/001_...txt]
 
 For each count, writes a taxonomy of one topic with that many distinct phrases (1-4 words
 of a 3,000-word vocabulary, some plural, so that many phrases hold others), then prints the
@@ -24,7 +25,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from paperdb.build import build  # noqa: E402
 from paperdb.topics import load_taxonomy  # noqa: E402
 
-DEFAULT_CORPUS = sorted((ROOT / "data" / "seeds").glob("001_*.txt"))[0]
+DEFAULT_CORPUS = sorted((ROOT / "tests" / "fixtures" / "dumps").glob("001_*.txt"))[0]
 
 
 def phrases(count, seed=13):

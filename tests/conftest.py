@@ -7,8 +7,11 @@ import pytest
 from paperdb.build import build
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT / "data" / "seeds"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The tests' own copy of the five real dumps bundled in data/seeds: a fork replaces data/seeds
+# with its own dumps, and no test outcome may depend on what it holds.
+SEEDS = FIXTURES / "dumps"
+USER_SEEDS = ROOT / "data" / "seeds"
 SEED_NAMES = sorted(p.name for p in SEEDS.glob("*.txt"))
 
 

@@ -1,15 +1,17 @@
 """The paperdb command and build_db.py, end to end on the bundled dumps."""
 
+import hashlib
 import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, SEEDS, seed_path
+from conftest import ROOT, SEEDS, USER_SEEDS, seed_path
 
 from paperdb.cli import cli
 
@@ -25,11 +27,52 @@ def test_build_prints_summary(runner, tmp_path):
     assert "5 files, 898 paper occurrences, 842 distinct papers, 0 warnings" in result.stdout
 
 
+def built_from(db):
+    """{dump name: sha256} of the dumps build_info says `db` was built from."""
+    conn = sqlite3.connect(db)
+    rows = conn.execute("SELECT key, value FROM build_info WHERE key LIKE 'source_sha256:%'")
+    sources = {key.removeprefix("source_sha256:"): value for key, value in rows}
+    conn.close()
+    return sources
+
+
+def dumps_in(folder):
+    """{dump name: sha256} of the dumps a build of `folder` reads, whatever it holds."""
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(Path(folder).glob("*.txt"))
+    }
+
+
 def test_build_without_paths_uses_bundled_dumps(runner, tmp_path, monkeypatch):
+    # From a checkout, outside it: the checkout's data/seeds, whatever a fork put there.
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(cli, ["build"])
     assert result.exit_code == 0, result.output
-    assert "842 distinct papers" in result.stdout and (tmp_path / "papers.db").exists()
+    assert built_from(tmp_path / "papers.db") == dumps_in(USER_SEEDS)
+    assert f"{len(dumps_in(USER_SEEDS))} files" in result.stdout
+
+
+def test_build_without_paths_prefers_data_seeds_in_the_current_folder(
+    runner, tmp_path, monkeypatch
+):
+    (tmp_path / "data" / "seeds").mkdir(parents=True)
+    shutil.copy(seed_path("003"), tmp_path / "data" / "seeds")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["build"])
+    assert result.exit_code == 0, result.output
+    assert built_from(tmp_path / "papers.db") == dumps_in(tmp_path / "data" / "seeds")
+
+
+def test_build_without_paths_and_no_dumps_anywhere_names_data_seeds(runner, tmp_path, monkeypatch):
+    # No ./data/seeds, no checkout, no packaged copy (an editable install has none).
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("paperdb.cli.CHECKOUT_SEEDS", tmp_path / "gone")
+    monkeypatch.setattr("paperdb.cli.packaged_seeds", lambda: None)
+    result = runner.invoke(cli, ["build"])
+    assert result.exit_code == 1
+    assert "data/seeds: no such file or folder" in result.stderr
+    assert "Traceback" not in result.output
 
 
 def test_build_lists_skipped_files_and_warnings(runner, tmp_path, seeds_copy):
@@ -135,7 +178,7 @@ def test_build_db_script_builds_from_bundled_dumps(tmp_path):
         text=True,
     )
     assert done.returncode == 0, done.stderr
-    assert "898 paper occurrences, 842 distinct papers" in done.stdout
+    assert built_from(output) == dumps_in(USER_SEEDS)
 
 
 def test_check_command(runner, seed_db, tmp_path):

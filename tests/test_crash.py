@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, SEED_NAMES, seed_lines, seed_path
+from conftest import ROOT, SEED_NAMES, SEEDS, seed_lines, seed_path
 
 from paperdb.build import build
 from paperdb.check import check_database
@@ -453,7 +453,7 @@ def test_full_disk_simulated_with_max_page_count(old_db, seed_db, monkeypatch, f
         self.db.execute(f"PRAGMA max_page_count = {limit}")
 
     monkeypatch.setattr(DatabaseWriter, "__init__", small_disk_init)
-    result = invoke_build(ROOT / "data" / "seeds", "-o", output)
+    result = invoke_build(SEEDS, "-o", output)
     assert_refused(
         result,
         f"Error: {output}: database error while building: database or disk is full",
@@ -474,7 +474,7 @@ def limited_file_size(limit):
 
 def run_with_file_size_limit(limit, output):
     return subprocess.run(
-        build_db(ROOT / "data" / "seeds", "-o", output),
+        build_db(SEEDS, "-o", output),
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import sys
 import time
+from importlib import resources
 from pathlib import Path
 
 import click
@@ -90,9 +91,20 @@ class ProgressLine:
 
 
 def default_inputs():
-    """The bundled dumps: ./data/seeds, else the checkout's copy beside this package."""
+    """The bundled dumps: ./data/seeds, else the checkout's copy beside this package, else
+    the sample dumps the wheel carries (an installed paperdb has no checkout)."""
     local = Path("data") / "seeds"
-    return [local if local.is_dir() else CHECKOUT_SEEDS]
+    for folder in (local, CHECKOUT_SEEDS, packaged_seeds()):
+        if folder is not None and folder.is_dir():
+            return [folder]
+    return [local]  # the error names the folder a user is told to fill
+
+
+def packaged_seeds():
+    """The wheel's copy of the sample dumps (pyproject.toml force-include), None if absent."""
+    packaged = resources.files("paperdb").joinpath("seeds")
+    # Only a folder on disk can be read as dumps (not one inside a zipped install).
+    return Path(str(packaged)) if isinstance(packaged, Path) else None
 
 
 def reports_errors(command):
@@ -170,7 +182,8 @@ def cli():
 def build_command(paths, output, skip_bad, force, topics_path, incremental, strict, quiet):
     """Build a database from dump files and folders of *.txt dumps.
 
-    With no PATHS, builds from the bundled dumps in data/seeds. With --incremental, an
+    With no PATHS, builds from ./data/seeds (in a checkout: its data/seeds; installed:
+    the sample dumps that ship with paperdb). With --incremental, an
     existing output is brought up to date by reading only the dumps whose sha256 changed,
     and those added or removed; the result is the same as a full build. The output is
     replaced only if it is missing, empty or a paperdb database (a symlink's target is

