@@ -310,3 +310,83 @@ def test_definitions_in_a_megabyte_line_are_all_found():
     line = "We use a mixture of experts (MoE) layer here. " * 25_000  # 1.2 MB, one line
     found = find_definitions(line)
     assert len(found) == 25_000 and set(found) == {("MoE", "mixture of experts")}
+
+
+# --- the ranking, category by category (ranking.py; docs/SEARCH.md) -------------------------
+
+
+def paper_text(db, pid):
+    return " ".join(
+        db.execute("SELECT title, abstract, aliases FROM papers WHERE id = ?", [pid]).fetchone()
+    )
+
+
+@pytest.mark.parametrize("acronym", ["CLIP", "GLUE", "SAM", "MoE", "LoRA"])
+def test_an_acronym_in_capitals_prefers_papers_writing_it_so(db, acronym):
+    """Written so, or spelled out (its long form counts as the acronym itself)."""
+    spelled = [  # each word by its head: "low-rank adapters" spells LoRA as well
+        r"[\s-]+".join(word[:5] for word in long_form.split())
+        for (long_form,) in db.execute("SELECT long FROM acronyms WHERE short = ?", [acronym])
+    ]
+    pattern = "|".join([rf"(?<![\w]){acronym}s?(?![\w])", *(rf"(?i:{s})" for s in spelled)])
+    hits = search(db, acronym, limit=40)
+    written = [bool(re.search(pattern, paper_text(db, h.id))) for h in hits]
+    assert written[0] and written == sorted(written, reverse=True)  # all exact ones first
+
+
+@pytest.mark.parametrize("prefix", ["tokeniz", "extrapolat", "quantiz", "distill"])
+def test_a_prefix_matches_the_words_as_written_first(db, prefix):
+    hits = search(db, prefix + "*", limit=40)
+    written = [bool(re.search(rf"(?i)(?<!\w){prefix}", paper_text(db, h.id))) for h in hits]
+    assert written[0] and written == sorted(written, reverse=True)
+
+
+def test_extrapolat_prefix_reaches_past_porters_stem(db):
+    """ "extrapolation" is stored as "extrapol": the typed prefix is longer than the stem."""
+    assert len(search(db, "extrapolat*", limit=20)) >= 5
+
+
+@pytest.mark.parametrize(
+    "long_form, short",
+    [("low-rank adapters", "LoRA"), ("mixture of experts", "MoE"),
+     ("neural architecture search", "NAS")],
+)  # fmt: skip
+def test_a_typed_long_form_finds_papers_that_only_write_the_acronym(db, long_form, short):
+    found = {h.id for h in search(db, long_form, limit=100)}
+    spelled = long_form.replace("-", " ").replace(" ", r"[\s-]+")[:-2]
+    only_short = [
+        pid
+        for pid, title, abstract in db.execute("SELECT id, title, abstract FROM papers")
+        if re.search(rf"(?<!\w){short}(?!\w)", f"{title} {abstract}")
+        and not re.search(spelled, f"{title} {abstract}", re.I)
+    ]
+    assert only_short and set(only_short) <= found
+
+
+def test_soft_and_finds_papers_missing_one_word_and_marks_them(db):
+    hits = search(db, "KV cache memory reduction", limit=20)
+    assert len(hits) >= 8
+    assert any(h.match == "partial" for h in hits)
+    assert all(re.search(r"(?i)\bKV\b|key.value", paper_text(db, h.id)) for h in hits[:8])
+
+
+def test_a_named_topic_finds_papers_in_other_words(db):
+    """ "medical imaging": papers of the medical topic that say CT, MRI or ultrasound instead."""
+    hits = search(db, "medical imaging", limit=20)
+    without_the_words = [h for h in hits if "imaging" not in paper_text(db, h.id).lower()]
+    assert without_the_words
+    medical = {
+        pid
+        for (pid,) in db.execute(
+            "SELECT paper_id FROM paper_topics JOIN topics ON topics.id = topic_id"
+            " WHERE slug = 'medical'"
+        )
+    }
+    assert all(h.id in medical for h in without_the_words)
+
+
+@pytest.mark.parametrize(
+    "query", ["credit card fraud detection", "seismic earthquake detection", "xyzzyplugh"]
+)
+def test_absent_subjects_find_nothing(db, query):
+    assert search(db, query) == []
