@@ -199,6 +199,7 @@ def test_a_short_form_that_changes_meaning_changes_other_papers_aliases(start, t
         "SELECT acronyms.short, acronyms.long, count(*) FROM acronyms"
         " JOIN papers ON instr(papers.aliases, acronyms.long) > 0"
         " WHERE acronyms.used_for_search = 1 AND acronyms.papers = 1"
+        " AND (SELECT count(*) FROM acronyms AS other WHERE other.short = acronyms.short) = 1"
         " AND length(acronyms.short) = 3 AND acronyms.short GLOB '[A-Z][A-Z][A-Z]'"
         " GROUP BY acronyms.short ORDER BY count(*) DESC LIMIT 1"
     ).fetchone()

@@ -390,3 +390,19 @@ def test_a_named_topic_finds_papers_in_other_words(db):
 )
 def test_absent_subjects_find_nothing(db, query):
     assert search(db, query) == []
+
+
+def test_spellings_of_one_long_form_count_together():
+    from paperdb.acronyms import AcronymHarvest
+
+    harvest = AcronymHarvest(
+        {
+            ("GNN", "graph neural network"): 1,
+            ("GNN", "graph neural networks"): 1,
+            ("GNN", "generic node notation"): 1,
+            ("MLP", "multi layer perceptron"): 2,
+            ("MLP", "multilayer perceptron"): 1,
+            ("MLP", "machine learning pipeline"): 2,
+        }
+    )
+    assert harvest.expansions() == {"GNN": "graph neural network", "MLP": "multi layer perceptron"}

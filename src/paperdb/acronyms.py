@@ -97,16 +97,33 @@ class AcronymHarvest:
         ]
 
     def expansions(self):
-        """short -> its most common long form (ties: alphabetical).
+        """short -> its most common meaning, spelled as its most common variant.
 
-        A two-letter short form ('CT', 'PC') means too many things to expand on the word
-        of one paper: it needs two papers defining it the same way.
+        Variants of one long form count together: plural and singular ("graph neural
+        network(s)"), and written apart, hyphenated or joined ("multi layer perceptron",
+        "multilayer perceptron"); otherwise a short form defined three ways by three papers
+        would be decided by alphabet, not usage. A two-letter short form ('CT', 'PC') means
+        too many things to expand on the word of one paper: it needs two papers defining it
+        the same way. Ties go to the alphabetically first.
         """
-        by_short = defaultdict(list)
+        meanings = defaultdict(lambda: defaultdict(int))  # short -> variant key -> count
+        spellings = defaultdict(list)  # (short, key) -> [(-count, long form)]
         for (short, long_form), count in self.pairs.items():
-            if len(short) > 2 or count >= 2:
-                by_short[short].append((-count, long_form))
-        return {short: min(options)[1] for short, options in by_short.items()}
+            key = variant_key(long_form)
+            meanings[short][key] += count
+            spellings[short, key].append((-count, long_form))
+        chosen = {}
+        for short, counts in meanings.items():
+            best = min(counts, key=lambda key: (-counts[key], min(spellings[short, key])[1]))
+            if len(short) > 2 or counts[best] >= 2:
+                chosen[short] = min(spellings[short, best])[1]
+        return chosen
+
+
+def variant_key(long_form):
+    """What the spellings of one long form share: no spaces, no final plural s."""
+    joined = long_form.replace(" ", "")
+    return joined[:-1] if joined.endswith("s") and not joined.endswith("ss") else joined
 
 
 class AliasMaker:
