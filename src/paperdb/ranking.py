@@ -52,7 +52,6 @@ WEIGHTS = {  # added to coverage (0..1); chosen on the tune split
     "bm25": 0.25,
     "topic": 0.0,
 }
-SNIPPET_TERMS = "snippet_terms"
 
 _WORD = re.compile(r"[^\W_]+")
 _CASED = re.compile(r"[A-Z].*[A-Z]|[a-z].*[A-Z]")  # two capitals, or a capital after a letter
