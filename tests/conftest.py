@@ -32,6 +32,15 @@ def write_dump(folder, name, lines, newline="\n"):
     return path
 
 
+def built_from(db):
+    """{dump name: sha256} of the dumps build_info says `db` was built from."""
+    conn = sqlite3.connect(db)
+    rows = conn.execute("SELECT key, value FROM build_info WHERE key LIKE 'source_sha256:%'")
+    found = {key.removeprefix("source_sha256:"): value for key, value in rows}
+    conn.close()
+    return found
+
+
 def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", help="also run tests marked slow")
 

@@ -12,7 +12,7 @@ import venv
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, ROOT, SEEDS, seed_path
+from conftest import FIXTURES, ROOT, SEEDS, built_from, seed_path
 
 SCRIPT = ROOT / "scripts" / "ci_build.py"
 EPOCH = "1700000000"  # the workflow passes the commit time
@@ -46,14 +46,6 @@ def sha256(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def sources(db):
-    conn = sqlite3.connect(db)
-    rows = conn.execute("SELECT key, value FROM build_info WHERE key LIKE 'source_sha256:%'")
-    found = {key.removeprefix("source_sha256:"): value for key, value in rows}
-    conn.close()
-    return found
-
-
 def publish(work, release):
     """Move the assets a run made into `release`, as `gh release download` would fetch them."""
     shutil.rmtree(release, ignore_errors=True)
@@ -84,7 +76,7 @@ def test_first_build_makes_a_release(dumps, work, tmp_path):
     assets = sorted(path.name for path in (work / "release").iterdir())
     assert assets == ["SHA256SUMS", "papers.db.zst"]
     db = work / "papers.db"
-    assert sources(db) == {path.name: sha256(path) for path in dumps.iterdir()}
+    assert built_from(db) == {path.name: sha256(path) for path in dumps.iterdir()}
     sums = (work / "release" / "SHA256SUMS").read_text()
     assert f"{sha256(db)}  papers.db\n" in sums
     assert f"{sha256(work / 'release' / 'papers.db.zst')}  papers.db.zst\n" in sums
@@ -121,7 +113,7 @@ def test_one_dump_changed_updates_the_previous_file(dumps, work, tmp_path):
     assert "Previous papers.db restored" in output
     assert "updated: 1 changed, 0 new, 0 removed, 1 unchanged dumps" in output
     db = work / "papers.db"
-    assert sources(db)[changed.name] == sha256(changed)
+    assert built_from(db)[changed.name] == sha256(changed)
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(*) FROM papers WHERE title LIKE 'Sparse Widgets%'").fetchone()
     conn.close()
@@ -229,4 +221,4 @@ def test_an_installed_wheel_builds_the_sample_dumps_with_no_paths(tmp_path):
         [python, "-c", "import paperdb; print(paperdb.__file__)"], capture_output=True, text=True
     ).stdout
     assert where.startswith(str(env))
-    assert sources(empty / "papers.db") == {p.name: sha256(p) for p in SEEDS.glob("*.txt")}
+    assert built_from(empty / "papers.db") == {p.name: sha256(p) for p in SEEDS.glob("*.txt")}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, SEEDS, USER_SEEDS, seed_path
+from conftest import ROOT, SEEDS, USER_SEEDS, built_from, seed_path
 
 from paperdb.cli import cli
 
@@ -25,15 +25,6 @@ def test_build_prints_summary(runner, tmp_path):
     result = runner.invoke(cli, ["build", str(SEEDS), "-o", str(tmp_path / "p.db")])
     assert result.exit_code == 0, result.output
     assert "5 files, 898 paper occurrences, 842 distinct papers, 0 warnings" in result.stdout
-
-
-def built_from(db):
-    """{dump name: sha256} of the dumps build_info says `db` was built from."""
-    conn = sqlite3.connect(db)
-    rows = conn.execute("SELECT key, value FROM build_info WHERE key LIKE 'source_sha256:%'")
-    sources = {key.removeprefix("source_sha256:"): value for key, value in rows}
-    conn.close()
-    return sources
 
 
 def dumps_in(folder):

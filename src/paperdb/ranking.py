@@ -54,7 +54,18 @@ WEIGHTS = {  # added to coverage (0..1); chosen on the tune split
 }
 
 _WORD = re.compile(r"[^\W_]+")
-_CASED = re.compile(r"[A-Z].*[A-Z]|[a-z].*[A-Z]")  # two capitals, or a capital after a letter
+MAX_CASED_LETTERS = 40  # longer words are no acronyms
+
+
+def _is_cased(word):
+    """Two capitals, or a capital after the first letter: SAM, CLIP, LoRA, but not Mamba.
+
+    (A regular expression for this backtracks: a 10,000-letter word took half a second.)
+    """
+    if len(word) > MAX_CASED_LETTERS:
+        return False
+    capitals = [i for i, ch in enumerate(word) if ch.isupper()]
+    return len(capitals) >= 2 or bool(capitals and capitals[0] > 0)
 
 
 @dataclass
@@ -70,7 +81,7 @@ class Unit:
     @property
     def primary(self):
         """The words as typed, as one FTS5 phrase (NEAR takes phrases, not alternatives)."""
-        return None if self.term.prefix else _quote(" ".join(self.term.words))
+        return None if self.term.prefix else quote(" ".join(self.term.words))
 
 
 def rank(db, text, terms, limit, topic_id=None, snippet=("[", "]", "…", 24)):
@@ -111,7 +122,7 @@ def _units(db, terms):
             width, short = found
             words = tuple(w for t in terms[i : i + width] for w in t.words)
             merged = type(terms[i])(words)
-            fts = f"({_quote(' '.join(words))} OR {_quote(short)})"
+            fts = f"({quote(' '.join(words))} OR {quote(short)})"
             units.append(Unit(term=merged, fts=fts))
             i += width
             continue
@@ -122,7 +133,7 @@ def _units(db, terms):
 
 def _long_form_of(db, term):
     """The long form of a typed acronym (exactly as the corpus writes the short form)."""
-    if term.prefix or term.phrase or len(term.words) != 1 or not _CASED.search(term.words[0]):
+    if term.prefix or term.phrase or len(term.words) != 1 or not _is_cased(term.words[0]):
         return None
     row = db.execute(
         "SELECT long FROM acronyms WHERE short = ? ORDER BY used_for_search DESC, papers DESC,"
@@ -138,14 +149,14 @@ def _unit(term, long_form=None):
     if term.prefix:
         stem = re.escape(" ".join(term.words))
         exact = re.compile(rf"(?<![^\W_]){stem}", re.I)
-        return Unit(term=term, fts=_prefix_fts(term), exact=exact)
-    if len(term.words) == 1 and _CASED.search(term.words[0]):
+        return Unit(term=term, fts=prefix_fts(term.words), exact=exact)
+    if len(term.words) == 1 and _is_cased(term.words[0]):
         word = re.escape(term.words[0])
         exact = re.compile(rf"(?<![^\W_]){word}(?:s|es)?(?![^\W_])")
     if long_form:
         spelled = r"[\s-]+".join(re.escape(_crude_stem(w)) + r"\w*" for w in long_form.split())
         exact = re.compile(rf"{exact.pattern}|(?i:(?<![^\W_]){spelled})")
-        return Unit(term=term, fts=f"({term.fts()} OR {_quote(long_form)})", exact=exact)
+        return Unit(term=term, fts=f"({term.fts()} OR {quote(long_form)})", exact=exact)
     return Unit(term=term, fts=term.fts(), exact=exact)
 
 
@@ -157,20 +168,22 @@ PORTER_CUTS = ("ational", "ation", "ization", "isation", "izing", "ising", "ize"
                "ate", "at", "iz", "is", "ing", "ed", "er", "e", "y", "i", "s")  # fmt: skip
 
 
-def _prefix_fts(term):
-    typed = " ".join(term.words)
-    options = [_quote(typed) + "*"]
-    if len(term.words) == 1:
+def prefix_fts(words):
+    """The FTS5 query for a typed prefix (its words, the last one open-ended)."""
+    typed = " ".join(words)
+    options = [quote(typed) + "*"]
+    if len(words) == 1:
         lower = typed.lower()
         for cut in PORTER_CUTS:
             if lower.endswith(cut) and len(lower) - len(cut) >= 4:
-                option = _quote(typed[: -len(cut)]) + "*"
+                option = quote(typed[: -len(cut)]) + "*"
                 if option not in options:
                     options.append(option)
     return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
 
 
-def _quote(text):
+def quote(text):
+    """An FTS5 string: whatever it holds is words, never syntax."""
     return '"' + text.replace('"', '""') + '"'
 
 
@@ -385,7 +398,7 @@ class _Scratch:
         self.conn = sqlite3.connect(":memory:", isolation_level=None)
         self.conn.execute(
             "CREATE VIRTUAL TABLE pool USING fts5(title, abstract, aliases,"
-            f" tokenize={_quote(TOKENIZER)})"
+            f" tokenize={quote(TOKENIZER)})"
         )
 
     def matching(self, query):

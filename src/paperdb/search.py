@@ -25,7 +25,8 @@ import sqlite3
 from dataclasses import asdict, dataclass
 
 from .errors import PaperdbError
-from .ranking import rank
+from .ranking import prefix_fts, rank
+from .ranking import quote as _quote
 
 SNIPPET_TOKENS = 24
 # Column weights for bm25: title, abstract, aliases. Chosen with benchmarks/search_eval.py
@@ -112,11 +113,7 @@ class Term:
 
     def fts(self):
         if self.prefix:
-            options = [_quote(" ".join(self.words)) + "*"]
-            stem = _porter_prefix(self.words[-1])
-            if stem and len(self.words) == 1:
-                options.append(_quote(stem) + "*")
-            return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
+            return prefix_fts(self.words)
         options = [_quote(" ".join(self.words))]
         if not self.phrase:
             if len(self.words) > 1 and all(w.isalpha() for w in self.words):
@@ -126,23 +123,6 @@ class Term:
                 if split:
                     options.append(_quote(split))  # pretraining -> "pre training"
         return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
-
-
-def _quote(text):
-    return '"' + text.replace('"', '""') + '"'
-
-
-# The index holds porter stems: "tokenization", "tokenizer" and "tokenize" are all stored
-# as "token", so the prefix "tokeniz" alone would miss them. Porter strips these endings.
-PORTER_ENDINGS = ("ization", "isation", "izing", "ising", "ize", "ise", "iz", "is")
-
-
-def _porter_prefix(prefix):
-    lower = prefix.lower()
-    for ending in PORTER_ENDINGS:
-        if lower.endswith(ending) and len(lower) - len(ending) >= 4:
-            return prefix[: -len(ending)]
-    return None
 
 
 def _split_prefix(word):
