@@ -11,6 +11,10 @@ from .database import open_database
 from .errors import PaperdbError, shown
 
 INSTALL_HINT = "pip install 'paperdb[datasette]'"
+# Facet suggestions run a count per column on every table page (0.4 s of a papers page at
+# 100k papers); the topics facet reads 100k JSON arrays, ~200 ms, over Datasette's default
+# limit of 200 ms (docs/PERFORMANCE.md).
+SETTINGS = ["--setting", "suggest_facets", "off", "--setting", "facet_time_limit_ms", "1000"]
 
 
 class ServeError(PaperdbError):
@@ -26,7 +30,7 @@ def datasette_cli():
 
 
 def serve_arguments(db_path, port=8001, host="127.0.0.1", open_browser=False):
-    arguments = ["serve", str(db_path), "--host", host, "--port", str(port)]
+    arguments = ["serve", str(db_path), "--host", host, "--port", str(port), *SETTINGS]
     if open_browser:
         arguments.append("--open")
     return arguments

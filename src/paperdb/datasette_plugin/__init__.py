@@ -188,6 +188,8 @@ def render_cell(row, value, column, table, database, datasette):
         url = row["url"]
         if isinstance(url, str) and url.startswith("https://github.com/"):
             return Markup('<a href="{}" rel="nofollow noopener">{}</a>').format(url, value)
+    if column == "topics" and table in ("papers", "paper_overview") and isinstance(value, str):
+        return _topic_links(datasette, database, table, value)
     if column == "abstract" and isinstance(value, str) and len(value) > TABLE_TEXT_LIMIT:
         return pages.truncate(value, TABLE_TEXT_LIMIT)
     return None
@@ -248,6 +250,24 @@ def asgi_wrapper(datasette):
         return redirect_table_search
 
     return wrap
+
+
+def _topic_links(datasette, database, table, value):
+    """A stored JSON array of slugs as links to the table filtered to each topic."""
+    try:
+        slugs = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(slugs, list):
+        return None
+    base = datasette.urls.table(database, table)
+    return Markup(", ").join(
+        Markup('<a href="{}?{}">{}</a>').format(
+            base, urllib.parse.urlencode({"topics__arraycontains": slug}), slug
+        )
+        for slug in slugs
+        if isinstance(slug, str)
+    )
 
 
 async def _has_ranked_search(datasette, target):
