@@ -28,11 +28,19 @@ CREATE TABLE papers (
     slug TEXT NOT NULL,               -- lower-case, hyphenated title
     first_listing_id INTEGER NOT NULL REFERENCES listings(id),
     listing_count INTEGER NOT NULL,   -- number of occurrences across all dumps
-    aliases TEXT NOT NULL DEFAULT ''  -- extra words for the search index only: the other half
+    aliases TEXT NOT NULL DEFAULT '', -- extra words for the search index only: the other half
                                       -- of acronyms ('MoE' <-> 'mixture of experts') and
                                       -- hyphenated words joined ('pre-training' -> 'pretraining')
+    -- Stored at build time for Datasette's pages and facets (overview.py), so that no page
+    -- computes them per row:
+    topics TEXT NOT NULL DEFAULT '[]',    -- JSON array of its topic slugs, in taxonomy order
+    listings TEXT NOT NULL DEFAULT '[]',  -- JSON array of the names of the dumps it is in
+    has_code INTEGER NOT NULL DEFAULT 0   -- 1 if it links a GitHub repository or a GitLab or
+                                          -- Gitee project (not in papers_without_code)
 );
 CREATE INDEX papers_first_listing_id ON papers(first_listing_id);
+-- The has_code facet and filter count from the index, not from the 1.4 KB rows.
+CREATE INDEX papers_has_code ON papers(has_code);
 
 -- Where each paper appeared: a paper in three dumps has three rows here.
 CREATE TABLE paper_listings (
@@ -130,19 +138,11 @@ LEFT JOIN topics AS parent ON parent.id = topics.parent_id
 LEFT JOIN paper_topics ON paper_topics.topic_id = topics.id
 GROUP BY topics.id;
 
--- One row per paper with JSON arrays of its topics and listings, for Datasette's
--- _facet_array, and whether it links code.
+-- One row per paper with JSON arrays of its topic slugs and listing names, for Datasette's
+-- _facet_array, and whether it links code: the columns stored in papers, without the text.
 CREATE VIEW paper_overview AS
-SELECT papers.id, papers.title, papers.slug, papers.listing_count,
-       (SELECT json_group_array(name) FROM (
-            SELECT topics.name FROM paper_topics JOIN topics ON topics.id = paper_topics.topic_id
-            WHERE paper_topics.paper_id = papers.id ORDER BY topics.id)) AS topics,
-       (SELECT json_group_array(name) FROM (
-            SELECT DISTINCT listings.name FROM paper_listings
-            JOIN listings ON listings.id = paper_listings.listing_id
-            WHERE paper_listings.paper_id = papers.id ORDER BY listings.id)) AS listings,
-       CASE WHEN papers.id IN (SELECT id FROM papers_without_code) THEN 'no' ELSE 'yes' END
-           AS has_code
+SELECT papers.id, papers.title, papers.slug, papers.listing_count, papers.topics,
+       papers.listings, CASE papers.has_code WHEN 1 THEN 'yes' ELSE 'no' END AS has_code
 FROM papers;
 
 -- Acronyms defined in abstracts as "long form (SHORT)", with how many papers define them.

@@ -242,8 +242,41 @@ def test_topic_counts_view_and_overview_facets(seed_conn):
         "SELECT topics, listings, has_code FROM paper_overview"
         " WHERE title = 'Deep Learning Scaling is Predictable, Empirically'"
     ).fetchone()
-    assert "Scaling Laws" in json.loads(topics)
+    assert "scaling-laws" in json.loads(topics)  # slugs, as search --topic takes them
     assert len(json.loads(listings)) == 3 and has_code == "no"
+
+
+def test_papers_store_their_topic_slugs_listings_and_has_code(seed_conn):
+    """What Datasette's facets read is stored per paper and agrees with the tables."""
+    topics, listings, code = {}, {}, set()
+    for pid, slug in seed_conn.execute(
+        "SELECT paper_id, slug FROM paper_topics JOIN topics ON topics.id = topic_id"
+        " ORDER BY topics.id"
+    ):
+        topics.setdefault(pid, []).append(slug)
+    for pid, name in seed_conn.execute(
+        "SELECT DISTINCT paper_id, name FROM paper_listings"
+        " JOIN listings ON listings.id = listing_id ORDER BY listings.id"
+    ):
+        listings.setdefault(pid, []).append(name)
+    code = {pid for (pid,) in seed_conn.execute("SELECT paper_id FROM paper_repos")}
+    code |= {
+        pid
+        for (pid,) in seed_conn.execute(
+            "SELECT paper_id FROM links WHERE kind IN ('gitlab', 'gitee')"
+        )
+    }
+    without = {pid for (pid,) in seed_conn.execute("SELECT id FROM papers_without_code")}
+    rows = seed_conn.execute("SELECT id, topics, listings, has_code FROM papers").fetchall()
+    assert len(rows) == 842 and sum(has for *_, has in rows) == 170
+    for pid, stored_topics, stored_listings, has_code in rows:
+        assert json.loads(stored_topics) == topics.get(pid, [])
+        assert json.loads(stored_listings) == listings[pid]
+        assert has_code == (pid in code) == (pid not in without)
+    plan = seed_conn.execute(
+        "EXPLAIN QUERY PLAN SELECT count(*) FROM papers WHERE has_code = 1"
+    ).fetchall()
+    assert "papers_has_code" in str(plan)
 
 
 def test_topics_command(seed_db):

@@ -19,6 +19,7 @@ from .errors import BuildError, InputError, PaperdbError, shown
 from .extract import Extractor
 from .incremental import FullBuildNeeded, Update, check_base, plan_update
 from .output import claim
+from .overview import store_overview
 from .papers import PaperTable, finish_warnings
 from .parallel import ExtractionQueue, default_workers
 from .reader import discover, inspect
@@ -151,6 +152,7 @@ def build(
                 builder.finish()
             finally:
                 queue.close()
+            store_overview(writer)
             for table, _ in STAGED:
                 writer.unstage(table)
             stage("papers_links_topics")
@@ -216,6 +218,7 @@ def _update(
             changes = plan_update(output, dumps, taxonomy, source=writer.temp_path)
             fresh_paths = {shown(dump.path) for _, dump in changes.fresh}
             Update(writer, changes, dumps, taxonomy, warn, progress).run()
+            store_overview(writer)
             ours = [w for w in input_warnings if w.source in fresh_paths]
             store_input_warnings(writer, dumps, ours + file_warnings)
             finish_warnings(writer)

@@ -356,3 +356,21 @@ def check_command(db_path):
             echo(f"problem: {problem}", err=True)
         raise click.ClickException(printable(f"{shown(db_path)}: {len(problems)} problem(s) found"))
     echo(f"{shown(db_path)}: ok")
+
+
+@cli.command("serve")
+@db_option
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the home page in a browser.")
+@reports_errors
+def serve_command(db_path, port, host, open_browser):
+    """Browse a papers.db in Datasette: search, paper, topic and repository pages.
+
+    Needs Datasette: pip install 'paperdb[datasette]'. Example:
+
+        paperdb serve --db papers.db --open
+    """
+    from .serve import serve
+
+    serve(db_path, port=port, host=host, open_browser=open_browser)

@@ -175,7 +175,13 @@ class DatabaseWriter:
         """
         self.flush(table)
         # A TEMP table of the same name shadows main's for every unqualified statement.
-        self.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM main.{table} WHERE 0")
+        # Columns keep their defaults (CREATE ... AS SELECT drops them): a column the build
+        # fills later (papers.topics, overview.py) lands with its default if it is not.
+        columns = ", ".join(
+            f"{name} {kind}" + (f" DEFAULT {default}" if default is not None else "")
+            for _, name, kind, _, default, _ in self.execute(f"PRAGMA main.table_info({table})")
+        )
+        self.execute(f"CREATE TEMP TABLE {table} ({columns})")
         self.execute(f"CREATE UNIQUE INDEX temp.staged_{table} ON {table} ({key})")
         self._staged[table] = key
 
