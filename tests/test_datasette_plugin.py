@@ -309,3 +309,45 @@ def test_paperdb_serve_refuses_a_file_that_is_not_a_paperdb(tmp_path):
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert str(other) in result.stderr and "not a readable SQLite database" in result.stderr
+
+
+def test_the_topic_facet_counts_through_paper_topics(server, seed_conn):
+    base, _ = server
+    data = get(f"{base}/my-papers/papers.json?_facet_topic=1&_size=0&_facet_size=max")
+    counted = {r["value"]: r["count"] for r in data["facet_results"]["topics"]["results"]}
+    expected = dict(
+        seed_conn.execute(
+            "SELECT topics.slug, count(*) FROM paper_topics"
+            " JOIN topics ON topics.id = paper_topics.topic_id GROUP BY topics.id"
+        )
+    )
+    assert counted == expected
+
+
+def test_the_topic_filter_keeps_a_topics_papers_and_the_facet_follows(server, seed_conn):
+    base, _ = server
+    data = get(
+        f"{base}/my-papers/papers.json?_topic=quantization&_facet_topic=1&_shape=objects&_size=max"
+    )
+    ids = {row["id"] for row in data["rows"]}
+    expected = {
+        pid
+        for (pid,) in seed_conn.execute(
+            "SELECT paper_id FROM paper_topics JOIN topics ON topics.id = topic_id"
+            " WHERE slug = 'quantization'"
+        )
+    }
+    assert ids == expected and len(ids) > 5
+    results = data["facet_results"]["topics"]["results"]
+    chosen = [r for r in results if r["selected"]]
+    assert [r["value"] for r in chosen] == ["quantization"] and chosen[0]["count"] == len(ids)
+    assert "_topic=quantization" not in chosen[0]["toggle_url"]  # the toggle removes it
+
+
+def test_the_listing_facet_and_filter(server, seed_conn):
+    base, _ = server
+    name = "003_b85bd54f973ea52c.txt"
+    data = get(f"{base}/my-papers/papers.json?_listing={name}&_facet_listing=1&_shape=objects")
+    assert len(data["rows"]) == 8
+    counts = {r["value"]: r["count"] for r in data["facet_results"]["listings"]["results"]}
+    assert counts[name] == 8
