@@ -351,3 +351,22 @@ def test_the_listing_facet_and_filter(server, seed_conn):
     assert len(data["rows"]) == 8
     counts = {r["value"]: r["count"] for r in data["facet_results"]["listings"]["results"]}
     assert counts[name] == 8
+
+
+def test_a_file_named_by_a_relative_path_gets_the_plugin(seed_db, tmp_path):
+    """`datasette papers.db` from the file's folder: the most common way to open it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    shutil.copy(seed_db, tmp_path / "mine.db")
+    datasette = Path(sys.executable).with_name("datasette")
+    done = subprocess.run(
+        [str(datasette), "mine.db", "--get", "/mine/search.json?q=mamba&_shape=array"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0]["rank"] == 1
