@@ -17,4 +17,4 @@ except KeyboardInterrupt:  # Ctrl-C while importing: as clean as Ctrl-C later
     sys.exit("Aborted!")
 
 if __name__ == "__main__":
-    build_command(prog_name="build_db.py")
+    build_command(prog_name="build_db.py", help_option_names=["-h", "--help"])

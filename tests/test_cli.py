@@ -324,3 +324,16 @@ def test_the_console_script_is_the_guarded_entry_point():
 
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts == {"paperdb": "paperdb.console:main"}
+
+
+@pytest.mark.parametrize(
+    "command", ["build", "search", "stats", "repos", "topics", "check", "serve"]
+)
+def test_dash_h_is_help_everywhere(runner, command):
+    result = runner.invoke(cli, [command, "-h"])
+    assert result.exit_code == 0 and result.output.startswith(f"Usage: cli {command}")
+
+
+def test_check_takes_the_database_as_every_command_does(runner, seed_db):
+    assert runner.invoke(cli, ["check", "--db", str(seed_db)]).exit_code == 0
+    assert runner.invoke(cli, ["check", str(seed_db)]).exit_code == 0  # as before

@@ -142,7 +142,7 @@ db_option = click.option(
 )
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="paperdb")
 def cli():
     """Turn Hugging Face "Daily Papers" listing dumps into one searchable SQLite file."""
@@ -342,14 +342,19 @@ def topics_command(db_path, as_json):
 
 
 @cli.command("check")
-@click.argument("db_path", default=DEFAULT_DB, type=click.Path(dir_okay=False))
-def check_command(db_path):
-    """Check a papers.db: SQLite and FTS5 integrity, foreign keys, and that counts agree.
+@click.argument("db_argument", required=False, type=click.Path(dir_okay=False), metavar="[DB]")
+@db_option
+def check_command(db_argument, db_path):
+    """Check a papers.db: SQLite and FTS5 integrity, the schema, foreign keys, counts.
 
-    Exits with status 1 and one line per problem if anything is wrong. Example:
+    Exits with status 1 and one line per problem if anything is wrong. The database is
+    given with --db, as to every command (or, as before, as an argument). Examples:
 
-        paperdb check papers.db
+        paperdb check
+
+        paperdb check --db papers.db
     """
+    db_path = db_argument or db_path
     problems = check_database(db_path)
     if problems:
         for problem in problems:

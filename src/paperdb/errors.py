@@ -37,3 +37,15 @@ class BuildError(PaperdbError):
 
 class DatabaseError(PaperdbError):
     """An existing papers.db that cannot be read (missing, not ours, newer schema)."""
+
+
+class SearchError(PaperdbError):
+    """A search that cannot run as asked (unknown topic, bad raw FTS5 syntax)."""
+
+
+class TaxonomyError(PaperdbError):
+    """A topics file that cannot be used; the message names the file and line."""
+
+
+class ServeError(PaperdbError):
+    """Datasette is missing or cannot serve the file."""

@@ -24,7 +24,7 @@ import re
 import sqlite3
 from dataclasses import asdict, dataclass
 
-from .errors import PaperdbError
+from .errors import SearchError
 from .ranking import prefix_fts, rank
 from .ranking import quote as _quote
 
@@ -84,10 +84,6 @@ SNIPPETS_SQL = (
 _QUOTED_OR_CHUNK = re.compile(r'"([^"]*)"|(\S+)')
 _WORDS = re.compile(r"\w+")
 _CUT_WORD = re.compile(r"(?<=\s)\S+\Z")
-
-
-class SearchError(PaperdbError):
-    """A search that cannot run as asked (unknown topic, bad raw FTS5 syntax)."""
 
 
 @dataclass

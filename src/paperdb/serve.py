@@ -8,17 +8,13 @@ own `serve` with nothing more than the file.
 from pathlib import Path
 
 from .database import open_database
-from .errors import PaperdbError, shown
+from .errors import ServeError, shown
 
 INSTALL_HINT = "pip install 'paperdb[datasette]'"
 # Facet suggestions run a count per column on every table page (0.4 s of a papers page at
 # 100k papers); the topics facet reads 100k JSON arrays, ~200 ms, over Datasette's default
 # limit of 200 ms (docs/PERFORMANCE.md).
 SETTINGS = ["--setting", "suggest_facets", "off", "--setting", "facet_time_limit_ms", "1000"]
-
-
-class ServeError(PaperdbError):
-    """Datasette is missing or cannot serve the file."""
 
 
 def datasette_cli():

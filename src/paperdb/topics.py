@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .errors import PaperdbError
+from .errors import TaxonomyError
 from .textmatch import PhraseSet
 
 TITLE_WEIGHT = 3
@@ -31,10 +31,6 @@ THRESHOLD = 3
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 TOPIC_KEYS = {"slug", "name", "description", "parent", "phrases", "acronyms"}
 _TOPIC_HEADER = re.compile(r"^\s*\[\[\s*topic\s*\]\]", re.MULTILINE)
-
-
-class TaxonomyError(PaperdbError):
-    """A topics file that cannot be used; the message names the file and line."""
 
 
 @dataclass(frozen=True)
