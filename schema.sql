@@ -1,5 +1,6 @@
 -- paperdb schema: the one statement of what papers.db holds.
--- The README documents every table and column; keep the two in step.
+-- The README and Datasette's metadata describe every table and column; tests/test_docs.py
+-- fails when a column here is missing from either.
 -- Bump user_version whenever a table or column changes.
 -- 16 KiB pages (first: the size is fixed when the first table is written). An abstract
 -- is ~1.4 KB, so 4 KiB pages left a quarter of the papers table empty; measured on the
