@@ -31,6 +31,10 @@ from dataclasses import dataclass
 from .textmatch import PhraseSet
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"  # papers_fts's, as schema.sql declares it
+# bm25's column weights: title, abstract, aliases. schema.sql stores them as the FTS5 rank
+# option too (a test keeps the two equal), so ORDER BY rank in any client weighs the same.
+COLUMN_WEIGHTS = (10.0, 1.0, 0.5)
+BM25 = f"bm25(papers_fts, {', '.join(str(w) for w in COLUMN_WEIGHTS)})"
 POOL = 30  # best matches taken from each source of candidates (or the limit, if larger)
 # Counting a term's papers stops here: past it, every term is common and weighs alike.
 # Counting costs a pass over the term's postings; 2,000 keeps that to a few ms at 1M papers.
@@ -247,7 +251,7 @@ def _pool(db, units, topics, topic_id, total, size):
     # The OR's bm25 (last) is the one kept: it scores every paper on all its terms.
     for query in sources:
         rows = db.execute(
-            f"SELECT rowid, -bm25(papers_fts, 10.0, 1.0, 0.5) AS score FROM papers_fts"
+            f"SELECT rowid, -{BM25} AS score FROM papers_fts"
             f" WHERE papers_fts MATCH :q{restrict} ORDER BY score DESC, rowid LIMIT {int(size)}",
             {"q": query, "topic_id": topic_id},
         )

@@ -8,10 +8,10 @@ What a user types is turned into a safe FTS5 query (no syntax error can reach th
 - morphology comes from the porter tokenizer (distilling ~ distillation);
 - acronyms and their long forms find each other through papers.aliases, which any
   SQLite client searches too.
-Results are ranked by bm25 with the title weighted above the abstract. A multi-word query
-that matches almost nothing falls back to papers holding its rare words and as many of the
-others as possible, marked match="partial"; a query about something absent still finds
-nothing, because its rare words match nowhere.
+The terms are ranked by ranking.py: a soft AND over their idf weight, so a paper missing a
+word can still be a hit (match="partial"), while a query about something absent finds
+nothing, because its rare words match nowhere. `raw` queries are FTS5's own, ranked by bm25
+with the column weights.
 
 The work of a query is bounded whatever its length: a repeated word counts once, and a long
 query (a pasted abstract) is searched by its MAX_TERMS rarest terms, so a search runs a
@@ -19,25 +19,17 @@ bounded number of SQL statements over a bounded number of terms.
 """
 
 import itertools
-import math
 import re
 import sqlite3
 from dataclasses import asdict, dataclass
 
 from .errors import SearchError
-from .ranking import prefix_fts, rank
+from .ranking import BM25, COLUMN_WEIGHTS, prefix_fts, rank
 from .ranking import quote as _quote
 
 SNIPPET_TOKENS = 24
-# Column weights for bm25: title, abstract, aliases. Chosen with benchmarks/search_eval.py
-# on the judged queries in tests/fixtures/judged_queries.json (docs/SEARCH.md).
-WEIGHTS = (10.0, 1.0, 0.5)
+WEIGHTS = COLUMN_WEIGHTS  # title, abstract, aliases (ranking.py says why they are kept in step)
 MARK_START, MARK_END = "[", "]"
-FALLBACK_BELOW = 10  # fewer hits than this for a multi-word query: fill up with the fallback
-FALLBACK_SHARE = 0.7  # a fallback hit holds at least this share of the query's idf weight
-FALLBACK_POOL = 50  # best OR-matches considered by the fallback
-RARE_SHARE = 0.1  # a word in at most this share of papers is rare
-FALLBACK_SCAN_LIMIT = 20_000  # papers the fallback may score before it keeps to rare words
 # Bounds on a long query. Measured on 60 pasted abstracts at 842 and 20k papers: with any
 # MAX_TERMS from 4 to 32 each finds its own paper first, in under 0.1 s; 12 is above the
 # word count of every judged query, so typed queries search all their words.
@@ -63,14 +55,13 @@ JOINABLE_PREFIXES = (
     "micro", "macro", "bi", "uni", "auto", "end", "long", "short", "low", "high",
 )  # fmt: skip
 
-_WEIGHTS = ", ".join(str(w) for w in WEIGHTS)
 # Rank on rowids alone, then make snippets only for the hits shown, in one query: SQLite
 # computes every selected column of every match before ORDER BY ... LIMIT picks the top.
 # A prefix query is the exception: expanding the prefix again for the snippets costs more
 # than computing them along (measured: trans* 17 + 47 ms against 26 ms in one query).
 # Ties go to the lower id, here and in Datasette's canned query alike.
 RANK_SQL = f"""
-SELECT rowid, bm25(papers_fts, {_WEIGHTS}) AS rank{{snippet}} FROM papers_fts
+SELECT rowid, {BM25} AS rank{{snippet}} FROM papers_fts
 WHERE papers_fts MATCH :query {{topic_filter}}
 ORDER BY rank, rowid
 LIMIT :limit
@@ -218,7 +209,7 @@ def search(db, text, limit=20, topic=None, raw=False):
         return []
     if raw:
         try:
-            return _search(db, text, limit, topic_id)
+            return _hits(db, _raw(db, text, limit, topic_id))
         except sqlite3.OperationalError as exc:
             raise SearchError(f"invalid FTS5 query {text!r}: {exc}") from None
     terms = parse_query(text)
@@ -226,18 +217,8 @@ def search(db, text, limit=20, topic=None, raw=False):
         return []
     if len(terms) > MAX_TERMS:
         terms = _rarest(db, terms)
-    ranked = rank(db, text, terms, limit, topic_id, (MARK_START, MARK_END, "…", SNIPPET_TOKENS))
-    ids = [pid for pid, *_ in ranked]
-    texts = {}
-    for pid, title, abstract in db.execute(
-        f"SELECT id, title, abstract FROM papers WHERE id IN ({', '.join('?' for _ in ids)})", ids
-    ):
-        texts[pid] = (title, abstract)
-    listings = _listings_of(db, ids)
-    return [
-        Hit(pid, texts[pid][0], snippet or _opening(texts[pid][1]), value, listings[pid], match)
-        for pid, value, match, snippet in ranked
-    ]
+    snippet = (MARK_START, MARK_END, "…", SNIPPET_TOKENS)
+    return _hits(db, rank(db, text, terms, limit, topic_id, snippet))
 
 
 def _ranked(db, query, limit, topic_id, with_snippets=False):
@@ -250,73 +231,33 @@ def _ranked(db, query, limit, topic_id, with_snippets=False):
     return db.execute(sql, params).fetchall()
 
 
-def _search(db, query, limit, topic_id):
-    return _hits(db, query, _ranked(db, query, limit, topic_id, with_snippets="*" in query))
-
-
-def _hits(db, query, ranked, match="all"):
-    ids = [pid for pid, _, _ in ranked]
-    snippets = {pid: snippet for pid, _, snippet in ranked if snippet is not None}
-    missing = [pid for pid in ids if pid not in snippets]
+def _raw(db, query, limit, topic_id):
+    """[(id, score, 'all', snippet)] of an FTS5 query as typed, best bm25 first."""
+    ranked = _ranked(db, query, limit, topic_id, with_snippets="*" in query)
+    missing = [pid for pid, _, snippet in ranked if snippet is None]
+    snippets = {}
     if missing:
         sql = SNIPPETS_SQL.format(", ".join("?" for _ in missing))
-        snippets.update(db.execute(sql, [query, *missing]).fetchall())
-    titles, abstracts = {}, {}
-    for pid, title, abstract in db.execute(
-        f"SELECT id, title, abstract FROM papers WHERE id IN ({', '.join('?' for _ in ids)})", ids
-    ):
-        titles[pid], abstracts[pid] = title, abstract
-    for pid in ids:
-        if pid not in snippets:  # found through its topic: none of the words to mark
-            snippets[pid] = _opening(abstracts[pid])
-    listings = _listings_of(db, ids)
+        snippets = dict(db.execute(sql, [query, *missing]).fetchall())
     return [
-        Hit(pid, titles[pid], snippets[pid], round(-rank, 4), listings[pid], match)
-        for pid, rank, _ in ranked
+        (pid, round(-rank, 4), "all", snippet or snippets[pid]) for pid, rank, snippet in ranked
     ]
 
 
-def _fallback(db, terms, limit, topic_id):
-    """Papers holding most of the query's weight, when holding all of it finds too little.
-
-    Each term weighs its inverse document frequency, so rare words count most; a paper
-    must hold at least FALLBACK_SHARE of the query's total weight. A word found nowhere
-    still counts in the total: a query about something absent finds nothing.
-    """
-    total = db.execute("SELECT count(*) FROM papers").fetchone()[0] or 1
-    weight, frequency_of = {}, {}
-    for term in terms:
-        # Counting stops at half the papers: past that, idf hardly changes (log 2).
-        (frequency,) = db.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)",
-            [term.fts(), max(1, total // 2)],
-        ).fetchone()
-        frequency_of[term] = frequency
-        weight[term] = math.log((total + 1) / (frequency + 0.5))
-    # Ranking the OR of every word scores every paper that says "attention". When that is
-    # many papers, rank the OR of the rare words only: a paper with none of them rarely
-    # holds enough weight (at 100k papers: 78 -> 29 ms for NEAR(sparse attention, 5)).
-    scored = terms
-    if sum(frequency_of.values()) > FALLBACK_SCAN_LIMIT:
-        scored = [t for t in terms if frequency_of[t] <= RARE_SHARE * total] or terms
-    anything = " OR ".join(t.fts() for t in scored)
-    candidates = _ranked(db, anything, FALLBACK_POOL, topic_id)
-    if not candidates:
-        return []
-    ids = [pid for pid, _, _ in candidates]
-    marks = ", ".join("?" for _ in ids)
-    held = dict.fromkeys(ids, 0.0)
-    for term in terms:
-        rows = db.execute(
-            f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid IN ({marks})",
-            [term.fts(), *ids],
-        )
-        for (pid,) in rows:
-            held[pid] += weight[term]
-    needed = FALLBACK_SHARE * sum(weight.values())
-    kept = [(pid, rank, None) for pid, rank, _ in candidates if held[pid] >= needed]
-    kept.sort(key=lambda item: (-round(held[item[0]], 6), item[1], item[0]))
-    return _hits(db, anything, kept[:limit], match="partial")
+def _hits(db, ranked):
+    """Hits for [(id, score, match, snippet or None)]: a paper found through its topic alone
+    has no word of the query to mark, and shows the opening of its abstract instead."""
+    ids = [pid for pid, *_ in ranked]
+    texts = {}
+    for pid, title, abstract in db.execute(
+        f"SELECT id, title, abstract FROM papers WHERE id IN ({', '.join('?' for _ in ids)})", ids
+    ):
+        texts[pid] = (title, abstract)
+    listings = _listings_of(db, ids)
+    return [
+        Hit(pid, texts[pid][0], snippet or _opening(texts[pid][1]), score, listings[pid], match)
+        for pid, score, match, snippet in ranked
+    ]
 
 
 def _opening(abstract):
