@@ -18,7 +18,7 @@ The pool is the best bm25 matches of the strict AND, of the OR of the terms (of 
 ones only, when the common ones would make the OR scan much of the corpus), and the
 strongest members of the named topics: at most 3 x POOL papers, whatever the corpus size.
 The weights were chosen on the tune split of tests/fixtures/search_judgments.json with
-benchmarks/search_eval.py (docs/SEARCH.md).
+benchmarks/search_tune.py, and are measured with benchmarks/search_eval.py (docs/SEARCH.md).
 """
 
 import json
@@ -277,9 +277,9 @@ def _score(db, units, topics, pool):
     big index (a MATCH restricted to a list of rowids repeats its work for every rowid:
     seconds at 100k papers), and the scratch index tokenizes and stems exactly as it does.
     """
-    texts = {}
-    for i in range(0, len(pool), 500):
-        part = list(pool)[i : i + 500]
+    texts, ids = {}, list(pool)
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
         marks = ", ".join("?" for _ in part)
         for pid, title, abstract, aliases in db.execute(
             f"SELECT id, title, abstract, aliases FROM papers WHERE id IN ({marks})", part

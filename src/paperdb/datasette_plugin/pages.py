@@ -59,17 +59,22 @@ def _rows(conn, sql, params=()):
     return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
+def _row(conn, sql, params=()):
+    """The one row a page is about, as a dict; None when there is no such row."""
+    found = _rows(conn, sql, params)
+    return found[0] if found else None
+
+
 def _tables(conn):
     return {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
 
 
 def paper(conn, paper_id):
-    found = _rows(
+    page = _row(
         conn, "select id, title, abstract, slug, listing_count from papers where id = ?", [paper_id]
     )
-    if not found:
+    if page is None:
         return None
-    page = found[0]
     page["abstract_html"] = linkify(page["abstract"])
     page["topics"] = _rows(
         conn,
@@ -144,12 +149,11 @@ def related(conn, paper_id, topics):
 
 
 def topic(conn, topic_id):
-    found = _rows(
+    page = _row(
         conn, "select id, slug, name, description, parent_id from topics where id = ?", [topic_id]
     )
-    if not found:
+    if page is None:
         return None
-    page = found[0]
     page["parent"] = (
         _rows(conn, "select id, slug, name from topics where id = ?", [page["parent_id"]])
         if page["parent_id"] is not None
@@ -176,10 +180,9 @@ def topic(conn, topic_id):
 
 
 def repo(conn, repo_id):
-    found = _rows(conn, "select id, full_name, url from repos where id = ?", [repo_id])
-    if not found:
+    page = _row(conn, "select id, full_name, url from repos where id = ?", [repo_id])
+    if page is None:
         return None
-    page = found[0]
     page["papers"] = _rows(
         conn,
         """select distinct papers.id, papers.title from paper_repos
