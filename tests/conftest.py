@@ -32,6 +32,15 @@ def write_dump(folder, name, lines, newline="\n"):
     return path
 
 
+def scalar(db, sql):
+    """The one value `sql` gives on the database file `db`."""
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql).fetchone()[0]
+    finally:
+        conn.close()
+
+
 def built_from(db):
     """{dump name: sha256} of the dumps build_info says `db` was built from."""
     conn = sqlite3.connect(db)

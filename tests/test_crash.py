@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, SEED_NAMES, SEEDS, seed_lines, seed_path
+from conftest import ROOT, SEED_NAMES, SEEDS, scalar, seed_lines, seed_path
 
 from paperdb.build import build
 from paperdb.check import check_database
@@ -434,11 +434,7 @@ def test_output_folder_without_write_permission(shared_folder):
 
 
 def page_count(path):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute("PRAGMA page_count").fetchone()[0]
-    finally:
-        conn.close()
+    return scalar(path, "PRAGMA page_count")
 
 
 @pytest.mark.parametrize("fraction", [0.1, 0.8, 0.97])  # inserts, FTS rebuild, FTS end

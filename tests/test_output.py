@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 from click.testing import CliRunner
-from conftest import seed_path
+from conftest import scalar, seed_path
 
 from paperdb.check import check_database
 from paperdb.cli import cli
@@ -23,11 +23,7 @@ def run_build(*args):
 
 
 def papers_in(path):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute("SELECT count(*) FROM papers").fetchone()[0]
-    finally:
-        conn.close()
+    return scalar(path, "SELECT count(*) FROM papers")
 
 
 @pytest.fixture
