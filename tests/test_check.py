@@ -7,7 +7,7 @@ import shutil
 import sqlite3
 
 import pytest
-from conftest import SEED_NAMES, SEEDS, seed_lines, write_dump
+from conftest import SEED_NAMES, SEEDS, scalar, seed_lines, write_dump
 
 from paperdb import __version__
 from paperdb.build import build
@@ -40,14 +40,6 @@ def run(path, *statements):
         conn.close()
 
 
-def value(path, sql):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchone()[0]
-    finally:
-        conn.close()
-
-
 def fingerprint(path):
     """Bytes, modification time, and whatever lies beside the file (journals, temp files)."""
     return (
@@ -59,7 +51,7 @@ def fingerprint(path):
 
 def single_listing_paper(path):
     """The smallest id of a paper that appears in one listing only."""
-    return value(path, "SELECT min(id) FROM papers WHERE listing_count = 1")
+    return scalar(path, "SELECT min(id) FROM papers WHERE listing_count = 1")
 
 
 def forget_paper_elsewhere(path, pid, keep=("paper_listings",)):
@@ -431,7 +423,7 @@ def test_paper_added_without_indexing_it(db):
     ],
 )
 def test_build_info_count_altered(db, key, table, rows, said, message):
-    assert value(db, f"SELECT count(*) FROM {table}") == rows
+    assert scalar(db, f"SELECT count(*) FROM {table}") == rows
     run(db, f"UPDATE build_info SET value = '{said}' WHERE key = '{key}'")
     assert check_database(db) == [message]
 
@@ -461,7 +453,7 @@ def test_paper_listing_count_altered(db):
 
 def test_paper_without_any_listing(db):
     pid = single_listing_paper(db)
-    listing = value(db, f"SELECT listing_id FROM paper_listings WHERE paper_id = {pid}")
+    listing = scalar(db, f"SELECT listing_id FROM paper_listings WHERE paper_id = {pid}")
     run(
         db,
         f"DELETE FROM paper_listings WHERE paper_id = {pid}",
@@ -506,7 +498,7 @@ def test_occurrences_in_a_missing_listing(db):
 
 
 def test_listing_hash_differs_from_build_info(db):
-    recorded = value(
+    recorded = scalar(
         db, f"SELECT value FROM build_info WHERE key = 'source_sha256:{SEED_NAMES[1]}'"
     )
     run(db, f"UPDATE listings SET sha256 = '{'0' * 64}' WHERE id = 2")
@@ -618,8 +610,8 @@ def test_newer_schema(db):
 
 
 def test_damaged_page_is_reported_by_integrity_check_and_stops_there(db):
-    root = value(db, "SELECT rootpage FROM sqlite_master WHERE name = 'papers'")
-    page = value(db, "PRAGMA page_size")
+    root = scalar(db, "SELECT rootpage FROM sqlite_master WHERE name = 'papers'")
+    page = scalar(db, "PRAGMA page_size")
     data = bytearray(db.read_bytes())
     start = (root - 1) * page
     data[start + 8 : start + page] = b"\x55" * (page - 8)
