@@ -363,6 +363,53 @@ def test_a_typed_long_form_finds_papers_that_only_write_the_acronym(db, long_for
     assert only_short and set(only_short) <= found
 
 
+@pytest.mark.parametrize(
+    "typed, defined",
+    [("rotary position embedding", "rotary positional embeddings"),
+     ("low rank adaptations", "low rank adaptation"),
+     ("mixtures of expert", "mixture of experts")],
+)  # fmt: skip
+def test_a_long_form_typed_with_other_word_endings_is_the_defined_one(db, typed, defined):
+    """Every word's ending may differ from the corpus's definition, not only the last one."""
+    assert db.execute("SELECT count(*) FROM acronyms WHERE long = ?", [defined]).fetchone()[0]
+    # The same papers; their order may differ by the bm25 of the words as typed.
+    assert set(titles(db, typed, limit=10)) == set(titles(db, defined, limit=10))
+
+
+def test_a_named_topic_credits_only_the_words_that_name_it(db):
+    """ "pruning" is held through the pruning topic, never through another topic the query
+    names: an LLM paper that neither says pruning nor is about it is no hit."""
+    topics = dict(db.execute("SELECT slug, id FROM topics"))
+    query = "layer pruning large language models"
+    pruning = {
+        pid
+        for (pid,) in db.execute(
+            "SELECT paper_id FROM paper_topics WHERE topic_id = ?", [topics["pruning-sparsity"]]
+        )
+    }
+    hits = search(db, query, limit=50)
+    assert hits
+    for hit in hits:
+        text = paper_text(db, hit.id).lower()
+        if hit.match == "all":
+            assert "prun" in text or hit.id in pruning, hit.title
+
+
+def test_a_long_form_written_apart_counts_in_part(db):
+    """A paper on "pre-trained BERT models for a low-resource language" is found for
+    "pretrained language model low-resource language" though it never writes the phrase."""
+    query = "pretrained language model low-resource language"
+    apart = [
+        h
+        for h in search(db, query, limit=10)
+        if "pretrained language model" not in paper_text(db, h.id).lower().replace("-", "")
+    ]
+    assert apart
+    for hit in apart:
+        text = paper_text(db, hit.id).lower()
+        assert "low-resource" in text or "low resource" in text, hit.title
+
+
 def test_soft_and_finds_papers_missing_one_word_and_marks_them(db):
     hits = search(db, "KV cache memory reduction", limit=20)
     assert len(hits) >= 8

@@ -55,6 +55,8 @@ WEIGHTS = {  # added to coverage (0..1); chosen on the tune split
     "near": 0.15,
     "bm25": 0.25,
     "topic": 0.0,
+    "loose": 0.7,  # credit for a multi-word unit's words apart (not as the phrase)
+    "topic_credit": 1.0,  # credit for a word held through a topic it names, at most
 }
 
 _WORD = re.compile(r"[^\W_]+")
@@ -81,6 +83,14 @@ class Unit:
     weight: float = 0.0
     frequency: int = 0
     exact: re.Pattern | None = None  # for case-sensitive words: where the paper writes it so
+
+    @property
+    def loose(self):
+        """Its words anywhere in the paper, for a multi-word unit not typed in quotes."""
+        words = self.term.words
+        if self.term.prefix or self.term.phrase or len(words) < 2:
+            return None
+        return " AND ".join(quote(w) for w in words)
 
     @property
     def primary(self):
@@ -123,10 +133,11 @@ def _units(db, terms):
     while i < len(terms):
         found = _long_form_at(db, terms, i)
         if found:
-            width, short = found
+            width, short, defined = found
             words = tuple(w for t in terms[i : i + width] for w in t.words)
             merged = type(terms[i])(words)
-            fts = f"({quote(' '.join(words))} OR {quote(short)})"
+            spellings = dict.fromkeys([" ".join(words), defined, short])
+            fts = "(" + " OR ".join(quote(s) for s in spellings) + ")"
             units.append(Unit(term=merged, fts=fts))
             i += width
             continue
@@ -192,7 +203,9 @@ def quote(text):
 
 
 LONG_FORM_WORDS = (2, 6)  # the shortest and longest long forms looked up
-_SUFFIXES = ("ations", "ation", "ers", "er", "ings", "ing", "es", "s", "ed")
+_SUFFIXES = ("ations", "ation", "ers", "er", "ings", "ing", "es", "s", "ed", "al")
+MIN_HEAD = 2  # letters of a first word's stem worth a lookup
+MAX_LONG_FORMS = 2_000  # long forms sharing a first word's stem, read at most
 
 
 def _crude_stem(word):
@@ -204,14 +217,38 @@ def _crude_stem(word):
 
 
 def _long_form_at(db, terms, start):
-    """(terms it spans, short form) when terms[start:] begin with a known long form.
+    """(terms it spans, short form, long form as defined) when terms[start:] begin with a
+    known long form.
 
     The acronyms table holds every "long form (SHORT)" the corpus defines. A typed long
-    form matches whatever its last word's ending ("low-rank adapters" is "low rank
-    adaptation"), found by a range over the index on acronyms.long.
+    form matches whatever its words' endings ("low-rank adapters" is "low rank adaptation",
+    "rotary position embedding" is "rotary positional embeddings"): the candidates are the
+    long forms starting with the first word's stem, a range over the index on acronyms.long.
     """
     if terms[start].prefix or terms[start].phrase:
         return None
+    first = _crude_stem(terms[start].words[0])
+    if len(first) < MIN_HEAD:
+        return None
+    rows = db.execute(
+        "SELECT short, long, used_for_search, papers FROM acronyms WHERE long >= ? AND long < ?"
+        " LIMIT ?",
+        [first, first + "\uffff", MAX_LONG_FORMS],
+    ).fetchall()
+    rows.sort(key=lambda row: (-row[2], -row[3], row[0], row[1]))
+    by_stems = {}
+    for short, long_form, _, _ in rows:
+        by_stems.setdefault(tuple(_crude_stem(w) for w in long_form.split()), (short, long_form))
+    low, high = LONG_FORM_WORDS
+    for end in range(min(len(terms), start + high), start, -1):
+        span = terms[start:end]
+        words = [w for t in span for w in t.words]
+        if any(t.prefix or t.phrase for t in span) or not low <= len(words) <= high:
+            continue
+        found = by_stems.get(tuple(_crude_stem(w) for w in words))
+        if found:
+            return end - start, *found
+    return None
     low, high = LONG_FORM_WORDS
     for end in range(min(len(terms), start + high), start, -1):
         span = terms[start:end]
@@ -289,6 +326,11 @@ def _score(db, units, topics, pool):
     held = {pid: [0.0] * len(units) for pid in texts}
     in_title = {pid: [False] * len(units) for pid in texts}
     for i, unit in enumerate(units):
+        # "pre-trained BERT models for a low-resource language" is about a typed
+        # "pretrained language model" without writing the phrase: its words count in part.
+        if unit.loose and WEIGHTS["loose"]:
+            for pid in scratch.matching(unit.loose):
+                held[pid][i] = WEIGHTS["loose"]
         for pid in scratch.matching(unit.fts):
             held[pid][i] = 1.0
         for pid in scratch.matching(f"title : ({unit.fts})"):
@@ -310,27 +352,26 @@ def _score(db, units, topics, pool):
     near = set()
     if len(phrases) > 1:
         near = scratch.matching(f"NEAR({' '.join(phrases)}, {NEAR_DISTANCE})")
-    # A paper about a named topic holds the words that name it, as strongly as it is about it.
-    spanned = (
-        [
-            i
-            for i, u in enumerate(units)
-            if not (u.term.prefix or u.term.phrase)  # typed in quotes: the words themselves
-            and {w.lower() for w in u.term.words} <= set().union(*topics.values())
-        ]
-        if topics
-        else []
-    )
-    topic_score = {}
-    if topics:
+    # A paper about a named topic holds the words that name it, as strongly as it is about it:
+    # "pruning" is held by a paper about pruning, not by one about another topic the query
+    # names ("large language models").
+    stems = {t: {_crude_stem(w) for w in words} for t, words in topics.items()}
+    naming = {
+        i: [t for t in topics if {_crude_stem(w) for w in u.term.words} <= stems[t]]
+        for i, u in enumerate(units)
+        if not (u.term.prefix or u.term.phrase)  # typed in quotes: the words themselves
+    }
+    naming = {i: named for i, named in naming.items() if named}
+    topic_score = {}  # (paper id, topic id): credit
+    if naming:
         topic_marks = ", ".join(str(int(t)) for t in topics)
         marks = ", ".join("?" for _ in texts)
-        for pid, value in db.execute(
-            f"SELECT paper_id, max(score) FROM paper_topics WHERE topic_id IN ({topic_marks})"
-            f" AND paper_id IN ({marks}) GROUP BY paper_id",
+        for pid, tid, value in db.execute(
+            f"SELECT paper_id, topic_id, score FROM paper_topics WHERE topic_id IN ({topic_marks})"
+            f" AND paper_id IN ({marks})",
             list(texts),
         ):
-            topic_score[pid] = min(1.0, value / TOPIC_SCORE_FULL)
+            topic_score[pid, tid] = WEIGHTS["topic_credit"] * min(1.0, value / TOPIC_SCORE_FULL)
     total_weight = sum(u.weight for u in units) or 1.0
     heaviest = max(u.weight for u in units)
     rarest = [i for i, u in enumerate(units) if u.weight >= RAREST_SHARE * heaviest]
@@ -339,9 +380,11 @@ def _score(db, units, topics, pool):
     beside_rarest = _near_the_rarest(scratch, units, rarest) if len(units) > 2 else None
     scored = []
     for pid in texts:
-        topical = topic_score.get(pid, 0.0)
-        for i in spanned:
-            held[pid][i] = max(held[pid][i], topical)
+        topical = 0.0
+        for i, named in naming.items():
+            credit = max(topic_score.get((pid, t), 0.0) for t in named)
+            held[pid][i] = max(held[pid][i], credit)
+            topical = max(topical, credit)
         coverage = sum(u.weight * h for u, h in zip(units, held[pid], strict=True)) / total_weight
         holds_rarest = all(held[pid][i] == 1.0 for i in rarest)
         if beside_rarest is not None:
