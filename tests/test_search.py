@@ -341,6 +341,23 @@ def test_a_prefix_matches_the_words_as_written_first(db, prefix):
     assert written[0] and written == sorted(written, reverse=True)
 
 
+@pytest.mark.parametrize("prefix", ["bias", "trans", "quantiz"])
+def test_a_prefix_finds_words_porter_cut_short_and_no_others(db, prefix):
+    """ "bias*" finds "bias" (stored as porter's "bia"), and only words written with the
+    prefix, or whose stem is the one porter cut it to: "trans*" is not "tranquil"."""
+    hits = search(db, prefix + "*", limit=100)
+    assert hits
+    for hit in hits:
+        assert re.search(rf"(?i)(?<!\w){prefix}", paper_text(db, hit.id)), hit.title
+    only_the_word = [
+        pid
+        for pid, text in db.execute("SELECT id, title || ' ' || abstract FROM papers")
+        if re.search(rf"(?i)(?<!\w){prefix}(?!\w)", text)
+        and not re.search(rf"(?i)(?<!\w){prefix}\w", text)
+    ]
+    assert set(only_the_word) <= {h.id for h in hits}
+
+
 def test_extrapolat_prefix_reaches_past_porters_stem(db):
     """ "extrapolation" is stored as "extrapol": the typed prefix is longer than the stem."""
     assert len(search(db, "extrapolat*", limit=20)) >= 5

@@ -177,8 +177,10 @@ def _unit(term, long_form=None):
 
 # The index holds porter stems, so a typed prefix may reach into what porter strips:
 # "extrapolat*" must find "extrapolation", stored as "extrapol". The prefix is also searched
-# without these endings; the exact check on the text (Unit.exact) then keeps the credit
-# for papers that write a word starting with what was typed.
+# as the stem without these endings, exactly: a word whose stem porter cut shorter than what
+# was typed has that stem, and as a prefix the stem would reach much further ("tran*" for
+# "trans*" doubled its cost at 100k papers). The exact check on the text (Unit.exact) then
+# keeps the credit for papers that write a word starting with what was typed.
 PORTER_CUTS = ("ational", "ation", "ization", "isation", "izing", "ising", "ize", "ise",
                "ate", "at", "iz", "is", "ing", "ed", "er", "e", "y", "i", "s")  # fmt: skip
 
@@ -191,7 +193,7 @@ def prefix_fts(words):
         lower = typed.lower()
         for cut in PORTER_CUTS:
             if lower.endswith(cut) and len(lower) - len(cut) >= 4:
-                option = quote(typed[: -len(cut)]) + "*"
+                option = quote(typed[: -len(cut)])
                 if option not in options:
                     options.append(option)
     return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
