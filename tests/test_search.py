@@ -304,6 +304,27 @@ def test_cli_json_marks_partial_matches(seed_db):
     assert any(hit["match"] == "partial" for hit in hits)
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("we adapt it with low-rank adaptation (LoRA) here", ("LoRA", "low rank adaptation")),
+        ('a novel structure called "Network In Network" (NIN)', ("NIN", "network in network")),
+        ("the 'shrink and fine-tune' (SFT) approach", ("SFT", "shrink and fine tune")),
+        ("a single shot multibox detector (SSD)", ("SSD", "single shot multibox detector")),
+        ("learning from human feedback (RLHF)", None),
+        ("towards a general intelligence (AI)", None),
+        ("a Sparsely-Gated Mixture-of-Experts layer (MoE)", None),
+        ("evaluation on the GLUE benchmark shows that our BERT variants (EELBERT)", None),
+    ],
+)
+def test_a_long_form_must_spell_the_short_form_with_its_words_initials(text, expected):
+    """Letters found inside any words are not a definition: junk pairs would put unrelated
+    words into every paper's aliases that uses the short form."""
+    from paperdb.acronyms import find_definitions
+
+    assert find_definitions(text) == ([expected] if expected else [])
+
+
 def test_definitions_in_a_megabyte_line_are_all_found():
     from paperdb.acronyms import find_definitions
 

@@ -51,13 +51,37 @@ def find_definitions(text):
         before = text[max(0, match.start() - WINDOW_CHARS) : match.start()]
         window = before.split()[-min(len(letters) + 5, len(letters) * 2) :]
         long_form = _best_long_form(letters, " ".join(window))
-        if not long_form:
+        if not long_form or not _initials_agree(letters, long_form):
             continue
         long_norm = normalize_long(long_form, plural=short != raw_short)
         if len(long_norm.split()) < 2 or short.lower() in long_norm.split():
             continue
         found.append((short, long_norm))
     return found
+
+
+# Words a long form may hold without a letter in the short form: "mixture of experts (MoE)".
+LINKING_WORDS = frozenset("a an and as at by for from in into of on or the to via with".split())
+
+
+def _initials_agree(letters, long_form):
+    """Whether the long form's words start with the short form's letters, in order.
+
+    Schwartz & Hearst only ask that the letters appear in order somewhere, so any run of
+    words ending in a word with the right letters qualifies: "a general intelligence (AI)",
+    "evaluation on the glue benchmark shows that our bert variants (EELBERT)". A real long
+    form names each letter by a word's first letter ("low-rank adaptation"; a hyphenated
+    word is one word); a long one may hold one word more ("single shot multibox detector").
+    """
+    words = [w for w in long_form.lower().split() if w not in LINKING_WORDS]
+    position = unmatched = 0
+    for word in words:
+        initial = next((ch for ch in word if ch.isalnum()), "")
+        if initial and initial in letters[position:]:
+            position = letters.index(initial, position) + 1
+        else:
+            unmatched += 1
+    return unmatched <= (1 if len(words) >= 3 and len(letters) >= 3 else 0)
 
 
 def _best_long_form(letters, candidate):
