@@ -455,6 +455,22 @@ def test_soft_and_finds_papers_missing_one_word_and_marks_them(db):
     assert all(re.search(r"(?i)\bKV\b|key.value", paper_text(db, h.id)) for h in hits[:8])
 
 
+def test_a_query_few_papers_answer_is_completed_by_papers_missing_one_word(db):
+    """Below the papers holding the query, papers holding all its words but one: here
+    length generalization in transformers without arithmetic."""
+    words = ["length", "generaliz", "arithmetic", "transformer"]
+    hits = search(db, "length generalization arithmetic transformers", limit=20)
+    held = [sum(w in paper_text(db, h.id).lower() for w in words) for h in hits]
+    assert held.count(4) >= 2 and held.count(3) >= 2
+    last_complete = max(i for i, n in enumerate(held) if n == 4)
+    completing = [
+        i
+        for i, h in enumerate(hits)
+        if held[i] == 3 and "arithmetic" not in paper_text(db, h.id).lower()
+    ]
+    assert completing and min(completing) > last_complete
+
+
 def test_a_named_topic_finds_papers_in_other_words(db):
     """ "medical imaging": papers of the medical topic that say CT, MRI or ultrasound instead."""
     hits = search(db, "medical imaging", limit=20)

@@ -47,6 +47,8 @@ RAREST_SHARE = 0.9  # a term weighing this share of the heaviest one is one of t
 NEAR_DISTANCE = 10  # tokens between the query's words that count as "close together"
 PARTIAL_NEAR = 3  # tokens between the rarest word and another, for a partial match
 PARTNER_SHARE = 0.3  # that other word weighs at least this share of the rarest (not "the")
+BACKFILL_UNITS = 3  # a query of this many units or more is completed by papers missing one
+BACKFILL_COVERAGE = 0.3  # ... that hold at least this share of its weight
 TOPIC_SCORE_FULL = 6  # a paper_topics score at which topic membership counts fully
 EXACT_CASE_MISMATCH = 0.5  # credit for a case-sensitive word written another way
 PREFIX_MISMATCH = 0.2  # credit for a prefix found only through a word's porter stem
@@ -380,7 +382,7 @@ def _score(db, units, topics, pool):
     # A paper missing some words of a longer query counts when what it holds stands together:
     # the rarest word near another of the query's words (KV cache, not crop ... prediction).
     beside_rarest = _near_the_rarest(scratch, units, rarest) if len(units) > 2 else None
-    scored = []
+    scored, backfill = [], []
     for pid in texts:
         topical = 0.0
         for i, named in naming.items():
@@ -391,7 +393,11 @@ def _score(db, units, topics, pool):
         holds_rarest = all(held[pid][i] == 1.0 for i in rarest)
         if beside_rarest is not None:
             holds_rarest = holds_rarest and pid in beside_rarest
-        if coverage < MIN_COVERAGE and not (coverage >= LOW_COVERAGE and holds_rarest):
+        passes = coverage >= MIN_COVERAGE or (coverage >= LOW_COVERAGE and holds_rarest)
+        missing = sum(h < 1.0 for h in held[pid])
+        if not passes and not (
+            len(units) >= BACKFILL_UNITS and missing <= 1 and coverage >= BACKFILL_COVERAGE
+        ):
             continue
         title = sum(u.weight for u, t in zip(units, in_title[pid], strict=True) if t) / total_weight
         value = (
@@ -402,7 +408,11 @@ def _score(db, units, topics, pool):
             + WEIGHTS["topic"] * topical
         )
         match = "all" if all(h == 1.0 for h in held[pid]) else "partial"
-        scored.append((pid, round(value, 6), match))
+        (scored if passes else backfill).append((pid, round(value, 6), match))
+    # A query some papers answer is completed, below them, by papers holding all of its
+    # words but one; a query no paper answers still finds nothing.
+    if scored:
+        scored += [(pid, round(value - 1.0, 6), match) for pid, value, match in backfill]
     return scored, scratch
 
 
