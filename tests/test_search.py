@@ -448,6 +448,17 @@ def test_a_long_form_written_apart_counts_in_part(db):
         assert "low-resource" in text or "low resource" in text, hit.title
 
 
+def test_a_long_form_the_taxonomy_spells_out_finds_its_acronym(db):
+    """No dump defines SGD, but the taxonomy lists "SGD" beside "stochastic gradient
+    descent": the long form finds the papers that write only SGD."""
+    assert not db.execute("SELECT count(*) FROM acronyms WHERE short = 'SGD'").fetchone()[0]
+    texts = dict(db.execute("SELECT id, title || ' ' || abstract FROM papers"))
+    only_short = {i for i, t in texts.items() if re.search(r"\bSGD\b", t)
+                  and not re.search(r"(?i)stochastic gradient descent", t)}  # fmt: skip
+    assert only_short
+    assert only_short <= {h.id for h in search(db, "stochastic gradient descent", limit=50)}
+
+
 def test_soft_and_finds_papers_missing_one_word_and_marks_them(db):
     hits = search(db, "KV cache memory reduction", limit=20)
     assert len(hits) >= 8

@@ -28,6 +28,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 
+from .acronyms import LINKING_WORDS, normalize_long, normalize_short
 from .textmatch import PhraseSet
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"  # papers_fts's, as schema.sql declares it
@@ -149,7 +150,8 @@ def _units(db, terms):
 
 
 def _long_form_of(db, term):
-    """The long form of a typed acronym (exactly as the corpus writes the short form)."""
+    """The long form of a typed acronym: as the corpus defines it (written exactly so), or
+    as the taxonomy spells it out."""
     if term.prefix or term.phrase or len(term.words) != 1 or not _is_cased(term.words[0]):
         return None
     row = db.execute(
@@ -157,7 +159,7 @@ def _long_form_of(db, term):
         " long LIMIT 1",
         [term.words[0]],
     ).fetchone()
-    return row[0] if row else None
+    return row[0] if row else _Taxonomy.of(db).long_forms.get(normalize_short(term.words[0]))
 
 
 def _unit(term, long_form=None):
@@ -212,6 +214,10 @@ MIN_HEAD = 2  # letters of a first word's stem worth a lookup
 MAX_LONG_FORMS = 2_000  # long forms sharing a first word's stem, read at most
 
 
+def _stems(words):
+    return tuple(_crude_stem(w) for w in words.split())
+
+
 def _crude_stem(word):
     word = word.lower()
     for suffix in _SUFFIXES:
@@ -242,14 +248,16 @@ def _long_form_at(db, terms, start):
     rows.sort(key=lambda row: (-row[2], -row[3], row[0], row[1]))
     by_stems = {}
     for short, long_form, _, _ in rows:
-        by_stems.setdefault(tuple(_crude_stem(w) for w in long_form.split()), (short, long_form))
+        by_stems.setdefault(_stems(long_form), (short, long_form))
+    for stems, known in _Taxonomy.of(db).by_stems.items():
+        by_stems.setdefault(stems, known)
     low, high = LONG_FORM_WORDS
     for end in range(min(len(terms), start + high), start, -1):
         span = terms[start:end]
         words = [w for t in span for w in t.words]
         if any(t.prefix or t.phrase for t in span) or not low <= len(words) <= high:
             continue
-        found = by_stems.get(tuple(_crude_stem(w) for w in words))
+        found = by_stems.get(_stems(" ".join(words)))
         if found:
             return end - start, *found
     return None
@@ -484,25 +492,51 @@ class _Scratch:
         )
 
 
-_topic_matchers = {}
+class _Taxonomy:
+    """What a search needs of the topics table: a matcher for the words naming each topic,
+    and the acronyms the taxonomy spells out ("SSM" and "state space model" in one topic),
+    known even where no paper of the corpus defines them."""
+
+    _cached = {}
+
+    @classmethod
+    def of(cls, db):
+        rules = db.execute("SELECT id, rules FROM topics ORDER BY id").fetchall()
+        key = hash(tuple(rules))
+        if key not in cls._cached:
+            cls._cached.clear()  # one taxonomy at a time is the common case
+            cls._cached[key] = cls(rules)
+        return cls._cached[key]
+
+    def __init__(self, rules):
+        self.matcher = PhraseSet()
+        self.long_forms = {}  # short form -> long form
+        self.by_stems = {}  # the long form's word stems -> (short form, long form)
+        for topic_id, rule in rules:
+            parsed = json.loads(rule)
+            phrases, acronyms = parsed.get("phrases", []), parsed.get("acronyms", [])
+            for phrase in phrases:
+                self.matcher.add(phrase, topic_id)
+            for acronym in acronyms:
+                self.matcher.add(acronym, topic_id, case_sensitive=True)
+                short = normalize_short(acronym)
+                for phrase in phrases:
+                    long_form = normalize_long(phrase, plural=False)
+                    if _spells(short, long_form):
+                        self.long_forms.setdefault(short, long_form)
+                        self.by_stems.setdefault(_stems(long_form), (short, long_form))
+
+
+def _spells(short, long_form):
+    """Whether the long form's words (linking words aside) begin with the short form's letters."""
+    initials = [w[0] for w in long_form.split() if w not in LINKING_WORDS]
+    letters = [ch for ch in short.lower() if ch.isalnum()]
+    return len(initials) >= 2 and initials == letters
 
 
 def named_topics(db, text):
     """{topic id: the lower-cased words of the query that name it} for the topics named."""
-    rules = db.execute("SELECT id, rules FROM topics ORDER BY id").fetchall()
-    key = hash(tuple(rules))
-    matcher = _topic_matchers.get(key)
-    if matcher is None:
-        matcher = PhraseSet()
-        for topic_id, rule in rules:
-            parsed = json.loads(rule)
-            for phrase in parsed.get("phrases", []):
-                matcher.add(phrase, topic_id)
-            for acronym in parsed.get("acronyms", []):
-                matcher.add(acronym, topic_id, case_sensitive=True)
-        _topic_matchers.clear()  # one taxonomy at a time is the common case
-        _topic_matchers[key] = matcher
     return {
         topic_id: {word.lower() for phrase in found for word in _WORD.findall(phrase)}
-        for topic_id, found in sorted(matcher.find(text).items())
+        for topic_id, found in sorted(_Taxonomy.of(db).matcher.find(text).items())
     }
