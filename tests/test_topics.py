@@ -15,14 +15,15 @@ from paperdb import textmatch
 from paperdb.build import build
 from paperdb.cli import cli
 from paperdb.parser import DumpParser, Occurrence
+from paperdb.ranking import named_topics
 from paperdb.reader import discover, inspect, read_lines
 from paperdb.textmatch import PhraseSet
 from paperdb.topics import TaxonomyError, load_taxonomy
 
 LABELS = json.loads((FIXTURES / "topic_labels.json").read_text())
 # Measured on the labelled papers (see README, "Topics"); the bounds leave a small margin.
-MIN_PRECISION = 0.80  # measured 0.820 on 143 papers
-MIN_RECALL = 0.77  # measured 0.799
+MIN_PRECISION = 0.80  # measured 0.811 on 143 papers
+MIN_RECALL = 0.81  # measured 0.830
 MIN_COVERAGE = 0.95
 
 
@@ -47,7 +48,7 @@ def slugs(taxonomy, title, abstract):
 
 
 def test_bundled_taxonomy_shape(taxonomy):
-    assert 30 <= len(taxonomy.topics) <= 60
+    assert 30 <= len(taxonomy.topics) <= 120
     parents = {t.parent for t in taxonomy.topics if t.parent}
     assert parents <= {t.slug for t in taxonomy.topics if t.parent is None}
     assert all(t.description for t in taxonomy.topics)
@@ -175,6 +176,54 @@ def test_a_topic_of_many_phrases_builds_its_matcher_in_linear_work():
     }
 
 
+# Names whose words are too common in abstracts to be phrases of their topic ("training").
+UNNAMEABLE = {"training", "optimization"}
+
+
+def test_every_topic_is_named_by_its_own_name(taxonomy):
+    """A query that types a topic's name ("Speech and Audio", "Datasets and Benchmarks")
+    names that topic, so search finds its papers that use other words."""
+    phrases = PhraseSet()
+    taxonomy.register(phrases)
+    unnamed = [t.slug for t in taxonomy.topics if t.slug not in phrases.find(t.name)]
+    assert unnamed == sorted(UNNAMEABLE, key=[t.slug for t in taxonomy.topics].index)
+
+
+@pytest.mark.parametrize(
+    "query,slug",
+    [
+        ("speech", "speech-audio"),
+        ("speech-to-text", "speech-recognition"),
+        ("voice cloning", "speech-synthesis"),
+        ("robotics", "robotics"),
+        ("medicine", "medical"),
+        ("text-to-SQL", "semantic-parsing"),
+        ("toxicity", "toxicity-moderation"),
+        ("hate speech", "toxicity-moderation"),
+        ("pose estimation", "human-centric-vision"),
+        ("person re-identification", "human-centric-vision"),
+        ("Swahili", "multilingual"),
+        ("Slavic languages", "multilingual"),
+        ("chatbots", "dialogue-systems"),
+        ("recommender systems", "recommender-systems"),
+        ("satellite imagery", "remote-sensing"),
+        ("self-driving cars", "autonomous-driving"),
+        ("federated learning", "privacy-federated"),
+        ("jailbreaking", "safety-alignment"),
+        ("hallucinations", "hallucination-factuality"),
+        ("tool use", "agents"),
+        ("legal documents", "legal"),
+        ("stock prediction", "finance"),
+        ("education", "education"),
+        ("model merging", "model-merging"),
+    ],
+)
+def test_natural_queries_name_the_area(seed_conn, query, slug):
+    named = named_topics(seed_conn, query)
+    slugs_named = {s for (i, s) in seed_conn.execute("SELECT id, slug FROM topics") if i in named}
+    assert slug in slugs_named
+
+
 def test_title_match_weighs_more_and_one_passing_mention_is_not_a_topic(taxonomy):
     abstract = "We train a model on images. " * 5 + "It also works with quantization."
     assert "quantization" not in slugs(taxonomy, "A Study of Image Models", abstract)
@@ -213,9 +262,12 @@ def test_paper_topics_have_evidence_in_the_database(seed_conn):
 def test_quality_against_hand_labels(taxonomy, seed_papers):
     """Labels in topic_labels.json were set by reading each paper, not by these rules."""
     assert len(LABELS) >= 60
+    # The labellers chose among these topics; a topic added since cannot be judged here (a
+    # new subtopic still is, through the parent it brings).
+    judged = {slug for label in LABELS for slug in label["topics"]}
     true_pos = false_pos = false_neg = 0
     for label in LABELS:
-        found = slugs(taxonomy, label["title"], seed_papers[label["title"]])
+        found = slugs(taxonomy, label["title"], seed_papers[label["title"]]) & judged
         expected = set(label["topics"])
         true_pos += len(found & expected)
         false_pos += len(found - expected)
