@@ -17,9 +17,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import search_eval  # noqa: E402
 
 # The test split, measured with benchmarks/search_eval.py (docs/SEARCH.md): paperdb search
-# 0.696 / 0.635, ORDER BY rank 0.574 / 0.505. The bounds sit a little below ours.
-MIN_NDCG = 0.68
-MIN_RECALL = 0.62
+# 0.768 / 0.714, ORDER BY rank 0.574 / 0.505. The bounds sit a little below ours.
+MIN_NDCG = 0.75
+MIN_RECALL = 0.70
 
 
 @pytest.fixture(scope="module")
@@ -483,15 +483,18 @@ def test_a_query_few_papers_answer_is_completed_by_papers_missing_one_word(db):
 
 
 def test_a_named_topic_finds_papers_in_other_words(db):
-    """ "medical imaging": papers of the medical topic that say CT, MRI or ultrasound instead."""
+    """ "medical imaging": papers of the topics it names that say CT, MRI or ultrasound."""
     hits = search(db, "medical imaging", limit=20)
-    without_the_words = [h for h in hits if "imaging" not in paper_text(db, h.id).lower()]
+    # Held in full without the word: through the topic (a partial match may hold "medical" alone).
+    without_the_words = [
+        h for h in hits if h.match == "all" and "imaging" not in paper_text(db, h.id).lower()
+    ]
     assert without_the_words
     medical = {
         pid
         for (pid,) in db.execute(
             "SELECT paper_id FROM paper_topics JOIN topics ON topics.id = topic_id"
-            " WHERE slug = 'medical'"
+            " WHERE slug IN ('medical', 'medical-imaging')"
         )
     }
     assert all(h.id in medical for h in without_the_words)
