@@ -59,7 +59,6 @@ WEIGHTS = {  # added to coverage (0..1); chosen on the tune split
     "bm25": 0.25,
     "topic": 0.0,
     "loose": 0.7,  # credit for a multi-word unit's words apart (not as the phrase)
-    "topic_credit": 1.0,  # credit for a word held through a topic it names, at most
 }
 
 _WORD = re.compile(r"[^\W_]+")
@@ -383,7 +382,7 @@ def _score(db, units, topics, pool):
             f" AND paper_id IN ({marks})",
             list(texts),
         ):
-            topic_score[pid, tid] = WEIGHTS["topic_credit"] * min(1.0, value / TOPIC_SCORE_FULL)
+            topic_score[pid, tid] = min(1.0, value / TOPIC_SCORE_FULL)
     total_weight = sum(u.weight for u in units) or 1.0
     heaviest = max(u.weight for u in units)
     rarest = [i for i, u in enumerate(units) if u.weight >= RAREST_SHARE * heaviest]
