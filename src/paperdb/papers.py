@@ -123,7 +123,11 @@ def warning_row(listing_id, line, kind, message, paper_id=None):
 
 
 def add_warning(writer, row, *, now=False):
-    """Store a build_warnings row: buffered, or `now` (an update interleaves its deletes)."""
+    """Store a build_warnings row: buffered, or `now`.
+
+    An update writes its rows at once, between the deletes it makes: buffered, they would
+    land in other pages, and the file would no longer be byte for byte the same as before.
+    """
     if now:
         insert_now(writer, "build_warnings", row)
     else:
