@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .check import count_key, counted_tables
+from .database import connect_read_only
 from .enrich import Enricher, count_acronyms, harvest_acronyms, write_acronyms, write_topics
 from .errors import BuildError, InputError, PaperdbError, shown
 from .extract import Extractor
@@ -246,7 +247,7 @@ def _update(
 
 
 def _counts_from(output, result):
-    conn = sqlite3.connect(f"{output.resolve().as_uri()}?mode=ro", uri=True)
+    conn = connect_read_only(output)
     try:
         info = dict(conn.execute("SELECT key, value FROM build_info"))
         result.files = int(info["listings"])

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from . import __version__
 from .check import check_database
+from .database import open_read_only
 from .enrich import (
     Enricher,
     count_acronyms,
@@ -26,6 +27,7 @@ from .enrich import (
     topic_rows,
     write_acronyms,
 )
+from .errors import DatabaseError
 from .extract import Extractor
 from .identity import repo_key, stable_id, title_key
 from .papers import (
@@ -39,7 +41,6 @@ from .papers import (
     read_dump,
     warning_row,
 )
-from .schema import schema_version
 
 
 class FullBuildNeeded(Exception):
@@ -86,15 +87,11 @@ def plan_update(output, dumps, taxonomy, *, source=None):
     `source` is the file to read instead of `output` itself (the copy an update works on);
     messages name `output`.
     """
-    source = source or output
     try:
-        conn = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        raise FullBuildNeeded(f"cannot open {output}: {exc}") from None
+        conn, _ = open_read_only(source or output, name=output)
+    except DatabaseError as exc:
+        raise FullBuildNeeded(str(exc)) from None
     try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version != schema_version():
-            raise FullBuildNeeded(f"{output} has schema version {version}, not {schema_version()}")
         info = dict(conn.execute("SELECT key, value FROM build_info"))
         if info.get("tool_version") != __version__:
             raise FullBuildNeeded(
