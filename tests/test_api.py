@@ -95,3 +95,50 @@ def test_the_signature_is_the_functions():
     from paperdb.search import search
 
     assert inspect.signature(paperdb.search) == inspect.signature(search)
+
+
+def test_the_library_holds_no_test_only_helpers():
+    """A function or class of src/paperdb that only tests use belongs in the tests.
+
+    Used means named in the library's own code (or by scripts/ and benchmarks/, which use
+    the library as a user would); decorated ones (commands, Datasette hooks) are used by
+    their framework."""
+    import ast
+    import re
+    from pathlib import Path
+
+    from conftest import ROOT
+
+    library = sorted(Path(paperdb.__file__).parent.rglob("*.py"))
+    used, defined = set(), []
+    for path in library:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                used.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                used.add(node.attr)
+            elif isinstance(node, ast.alias):
+                used.add(node.name.rpartition(".")[2])
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                used.add(node.value)  # a name looked up with getattr
+        for node in tree.body:
+            members = node.body if isinstance(node, ast.ClassDef) else []
+            defined += [
+                (path.name, found.name)
+                for found in [node, *members]
+                if isinstance(found, (ast.FunctionDef, ast.ClassDef))
+                and not found.decorator_list
+                and not found.name.startswith("__")
+            ]
+    tools = " ".join(
+        path.read_text(encoding="utf-8")
+        for folder in ("scripts", "benchmarks")
+        for path in (ROOT / folder).rglob("*.py")
+    )
+    unused = [
+        f"{module}: {name}"
+        for module, name in defined
+        if name not in used and not re.search(rf"\b{name}\b", tools)
+    ]
+    assert unused == []
