@@ -33,6 +33,12 @@ NOT_OURS = "not a paperdb database (no papers table or schema version)"
 NEWER = f"schema version 999 is newer than this paperdb understands ({schema_version()})"
 OLDER = f"schema version {schema_version() - 1} is older than this paperdb's ({schema_version()})"
 
+
+def alike(make, message):
+    """A file that a reader and `paperdb check` refuse with the same message."""
+    return make, message, message
+
+
 # name: (make the file, what a reader says, what `paperdb check` says; None: check opens it)
 FILES = {
     "missing": (
@@ -40,34 +46,23 @@ FILES = {
         "no such database file (build one with: paperdb build)",
         "no such database file",
     ),
-    "folder": (
-        lambda path, seed: path.mkdir(),
-        "not a database file (a folder or special file)",
-        "not a database file (a folder or special file)",
+    "folder": alike(
+        lambda path, seed: path.mkdir(), "not a database file (a folder or special file)"
     ),
-    "empty": (
-        lambda path, seed: path.write_bytes(b""),
-        "empty file, not a paperdb database",
-        "empty file, not a paperdb database",
-    ),
-    "text": (
+    "empty": alike(lambda path, seed: path.write_bytes(b""), "empty file, not a paperdb database"),
+    "text": alike(
         lambda path, seed: path.write_text("no papers here\n" * 100),
         "not a readable SQLite database (file is not a database)",
-        "not a readable SQLite database (file is not a database)",
     ),
-    "another-program": (
+    "another-program": alike(
         lambda path, seed: _sqlite(path, "CREATE TABLE things (x)", "PRAGMA user_version = 3"),
         NOT_OURS,
-        NOT_OURS,
     ),
-    "no-schema-version": (
-        lambda path, seed: _copy(seed, path, "PRAGMA user_version = 0"),
-        NOT_OURS,
-        NOT_OURS,
+    "no-schema-version": alike(
+        lambda path, seed: _copy(seed, path, "PRAGMA user_version = 0"), NOT_OURS
     ),
-    "newer-without-our-tables": (
+    "newer-without-our-tables": alike(
         lambda path, seed: _sqlite(path, "CREATE TABLE things (x)", "PRAGMA user_version = 999"),
-        NOT_OURS,
         NOT_OURS,
     ),
     "newer": (
