@@ -16,6 +16,7 @@ says why, and build() runs a full build.
 
 import sqlite3
 from dataclasses import dataclass, field
+from functools import partial
 
 from . import __version__
 from .check import check_database
@@ -180,10 +181,7 @@ class Update:
         reader, read = _Reparse(self.writer), 0
         for listing_id, dump in self.changes.fresh:
             self.progress(f"reading {dump.name}")
-
-            def add(occurrence, listing_id=listing_id):
-                reader.add(listing_id, occurrence)
-
+            add = partial(reader.add, listing_id)
             read += read_dump(self.writer, listing_id, dump, self._warn, add, self.progress, read)
         self.writer.flush()
         affected |= reader.affected

@@ -7,6 +7,7 @@ one replays a paper's stored occurrences through it (fold(), incremental.py).
 """
 
 from dataclasses import dataclass, replace
+from functools import partial
 
 from .identity import IdSet, claim_id, slug, title_key
 from .links import skipped_links
@@ -84,13 +85,13 @@ def fold(occurrences):
     return kept, conflicts
 
 
-def paper_row(pid, title, abstract, first_listing_id, listing_count=1, aliases=""):
-    """A papers row: every column, spelled once."""
+def paper_row(pid, title, abstract, first_listing_id, listing_count=1, aliases="", key=None):
+    """A papers row: every column, spelled once. `key` is title_key(title), if known."""
     return {
         "id": pid,
         "title": title,
         "abstract": abstract,
-        "slug": slug(title_key(title)),
+        "slug": slug(title_key(title) if key is None else key),
         "first_listing_id": first_listing_id,
         "listing_count": listing_count,
         "aliases": aliases,
@@ -214,10 +215,7 @@ class PaperTable:
 
     def add_dump(self, listing_id, dump):
         self.listing_names[listing_id] = dump.name
-
-        def add(occurrence):
-            self._add_occurrence(listing_id, dump, occurrence)
-
+        add = partial(self._add_occurrence, listing_id, dump)
         self.occurrences += read_dump(
             self.writer, listing_id, dump, self._warn, add, self.progress, self.occurrences
         )
@@ -230,7 +228,9 @@ class PaperTable:
         key = title_key(occurrence.title)
         pid, existing = self._resolve(key)
         if existing is None:
-            self.pending[pid] = paper_row(pid, occurrence.title, occurrence.abstract, listing_id)
+            self.pending[pid] = paper_row(
+                pid, occurrence.title, occurrence.abstract, listing_id, key=key
+            )
             self.seen.add(pid)
             self._write_extracted(
                 self.extractions.submit(pid, occurrence.title, occurrence.abstract)
