@@ -4,7 +4,8 @@ dumps that are new, changed (another sha256) or gone.
 The result has the same rows as a full build of the same dumps. What a full build decides
 across dumps is recomputed from what the database keeps:
 - a paper's title, kept abstract, first listing, count and conflict warnings from its rows
-  in paper_listings, which keep any title or abstract that differs from the papers row;
+  in paper_listings, which keep any title or abstract that differs from the papers row,
+  replayed through papers.fold (the rule a full build applies as the dumps stream past);
 - the acronym counts, and so every paper's aliases, from acronym_definitions;
 - a repository's spelling from its first mention, papers in order of first appearance.
 The full-text index is updated row by row (FTS5 'delete' and insert), not rebuilt.

@@ -60,18 +60,15 @@ def merge(kept, occurrence):
     The first title wins; the longer abstract wins, the one kept on a tie; every
     occurrence whose abstract differs from the one kept so far is one conflict.
     """
-    if occurrence.abstract == kept.abstract:
+    old, new, here = kept.abstract, occurrence.abstract, occurrence.at
+    if new == old:
         return kept, None
     kept_at = kept.at() if callable(kept.at) else kept.at
-    here = occurrence.at
-    if len(occurrence.abstract) > len(kept.abstract):
-        message = conflict_message(
-            occurrence.title, here, occurrence.abstract, kept_at, kept.abstract
-        )
-        return replace(kept, abstract=occurrence.abstract, at=here), Conflict(
-            here, kept_at, message
-        )
-    message = conflict_message(occurrence.title, kept_at, kept.abstract, here, occurrence.abstract)
+    if len(new) > len(old):
+        message = conflict_message(occurrence.title, here, new, kept_at, old)
+        kept = replace(kept, abstract=new, at=here)
+    else:
+        message = conflict_message(occurrence.title, kept_at, old, here, new)
     return kept, Conflict(here, kept_at, message)
 
 
