@@ -9,6 +9,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
+from paperdb.cli import cli
 from paperdb.schema import schema_sql
 
 METADATA = ROOT / "src" / "paperdb" / "datasette_plugin" / "metadata.yml"
@@ -63,3 +64,41 @@ def test_every_column_is_in_the_readme_table_reference(table):
     named = readme_columns().get(table, set())
     missing = [column for column in COLUMNS[table] if column not in named]
     assert missing == [], f"{table}: the README's table reference does not name {missing}"
+
+
+# --- each command's --help, in the README ------------------------------------------------------
+
+
+def readme_help():
+    """scripts/readme_help.py, which writes the README's command reference."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "readme_help", ROOT / "scripts" / "readme_help.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_readme_shows_each_commands_help_as_it_is():
+    script = readme_help()
+    shown = script.current((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert shown == script.section(), (
+        "README.md's command help differs from the commands' --help: "
+        "regenerate it with `python scripts/readme_help.py`"
+    )
+
+
+COMMANDS = sorted(cli.commands)
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_each_commands_help_has_examples_in_one_format(command):
+    """An "Examples:" paragraph, then the example commands, one a line, indented by four."""
+    text = readme_help().help_text(*filter(None, [command]))
+    assert text.count("Examples:") == 1
+    _, after = text.split("\n\n  Examples:\n\n")
+    examples = after.split("\n\n")[0].split("\n")
+    prefix = f"    paperdb {command}".rstrip()
+    assert examples and all(line.startswith(prefix) for line in examples), examples

@@ -332,6 +332,50 @@ def test_a_new_title_sharing_an_existing_id_hash_builds_in_full(start, tmp_path,
     )
 
 
+def test_a_new_repository_sharing_an_existing_id_hash_builds_in_full(start, tmp_path, monkeypatch):
+    """Which of two colliding repository names keeps the hashed id depends on input order."""
+    import paperdb.identity
+    import paperdb.incremental
+
+    folder, db = start
+    (taken,) = sqlite3.connect(db).execute("SELECT min(id) FROM repos").fetchone()
+    real = paperdb.identity.stable_id
+
+    def colliding(key):
+        return taken if key == "zorblax-org/zorblax-repo" else real(key)
+
+    monkeypatch.setattr(paperdb.identity, "stable_id", colliding)
+    monkeypatch.setattr(paperdb.incremental, "stable_id", colliding)
+    paper = [
+        "Zorblax Repositories Collide",
+        "We study colliding hashes. Code is at https://github.com/zorblax-org/zorblax-repo.",
+    ]
+    (folder / "9999_last.txt").write_text("\n".join(paper), encoding="utf-8")
+    result = build([folder], db, incremental=True)
+    assert (result.mode, result.reason) == ("full", "two repository names share an id hash")
+    assert_same_as_full_build(db, folder, tmp_path)
+    conn = sqlite3.connect(db)
+    assert conn.execute(
+        "SELECT id FROM repos WHERE full_name = 'zorblax-org/zorblax-repo'"
+    ).fetchone() == (taken + 1,)
+
+
+def test_the_update_composes_the_fold_instead_of_subclassing_it():
+    """One fold rule: the update replays stored occurrences through papers.merge, and uses
+    the extractor as it is, rather than overriding private methods of either."""
+    import paperdb.incremental
+    from paperdb.extract import Extractor
+    from paperdb.papers import PaperTable
+
+    classes = [c for c in vars(paperdb.incremental).values() if isinstance(c, type)]
+    assert not [
+        c
+        for c in classes
+        if c not in (PaperTable, Extractor) and issubclass(c, (PaperTable, Extractor))
+    ]
+    assert paperdb.incremental.fold is paperdb.papers.fold
+
+
 # --- a damaged base, and a base replaced while an update runs ----------------------------------
 
 MIN_TOPIC = "(SELECT min(topic_id) FROM paper_topics)"

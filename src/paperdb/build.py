@@ -14,13 +14,14 @@ from pathlib import Path
 
 from . import __version__
 from .check import count_key, counted_tables
+from .database import connect_read_only
 from .enrich import Enricher, count_acronyms, harvest_acronyms, write_acronyms, write_topics
 from .errors import BuildError, InputError, PaperdbError, shown
 from .extract import Extractor
 from .incremental import FullBuildNeeded, Update, check_base, plan_update
 from .output import claim
 from .overview import store_overview
-from .papers import PaperTable, finish_warnings
+from .papers import PaperTable, add_warning, finish_warnings, warning_row
 from .parallel import ExtractionQueue, default_workers
 from .reader import discover, inspect
 from .schema import schema_version
@@ -246,7 +247,7 @@ def _update(
 
 
 def _counts_from(output, result):
-    conn = sqlite3.connect(f"{output.resolve().as_uri()}?mode=ro", uri=True)
+    conn = connect_read_only(output)
     try:
         info = dict(conn.execute("SELECT key, value FROM build_info"))
         result.files = int(info["listings"])
@@ -271,16 +272,8 @@ def store_input_warnings(writer, dumps, warnings):
     """Warnings about whole files (cp1252, skipped) go to build_warnings like the others."""
     listing_of = {shown(dump.path): listing_id for listing_id, dump in enumerate(dumps, start=1)}
     for warning in warnings:
-        writer.add(
-            "build_warnings",
-            {
-                "listing_id": listing_of.get(warning.source),
-                "line": warning.line,
-                "kind": warning.kind,
-                "message": str(warning),
-                "paper_id": None,
-            },
-        )
+        row = warning_row(listing_of.get(warning.source), warning.line, warning.kind, str(warning))
+        add_warning(writer, row)
 
 
 LATEST_EPOCH = 253402300799  # 9999-12-31T23:59:59Z: the last time the format can write

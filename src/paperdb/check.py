@@ -26,7 +26,9 @@ from functools import cache
 from pathlib import Path
 
 from . import __version__
-from .schema import schema_sql, schema_version
+from .database import open_read_only
+from .errors import DatabaseError
+from .schema import schema_sql
 
 EXAMPLES = 5  # ids quoted in one problem line
 MAX_LINES = 10  # lines of one kind (integrity_check output, listings) before "... and N more"
@@ -62,9 +64,10 @@ def check_database(path, *, quick=False):
     which read the whole file. It is what `build --incremental` asks of the file it updates.
     """
     path = Path(path)
-    conn, problem = _open_read_only(path)
-    if problem:
-        return [problem]
+    try:
+        conn, _ = open_read_only(path, checking=True)
+    except DatabaseError as exc:
+        return [str(exc)]
     try:
         try:
             db = _Database(conn)
@@ -121,40 +124,6 @@ def count_key(table):
         if counted == table:
             return key
     return ROWS_PREFIX + table
-
-
-def _open_read_only(path):
-    """(connection, None) for a paperdb database this version understands, else (None, why)."""
-    try:
-        if not path.exists():
-            return None, f"{path}: no such database file"
-        if not path.is_file():
-            return None, f"{path}: not a database file (a folder or special file)"
-        if path.stat().st_size == 0:
-            return None, f"{path}: empty file, not a paperdb database"
-    except OSError as exc:
-        return None, f"{path}: cannot open: {exc.strerror or exc}"
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        return None, f"{path}: cannot open: {exc}"
-    try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-    except sqlite3.Error as exc:
-        conn.close()
-        return None, f"{path}: not a readable SQLite database ({exc})"
-    expected = schema_version()
-    if version > expected:
-        conn.close()
-        return None, (
-            f"{path}: schema version {version} is newer than this paperdb understands "
-            f"({expected}); upgrade paperdb to check it"
-        )
-    if "papers" not in tables or version == 0:
-        conn.close()
-        return None, f"{path}: not a paperdb database (no papers table or schema version)"
-    return conn, None
 
 
 class _Database:

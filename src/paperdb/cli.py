@@ -145,7 +145,15 @@ db_option = click.option(
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="paperdb")
 def cli():
-    """Turn Hugging Face "Daily Papers" listing dumps into one searchable SQLite file."""
+    """Turn Hugging Face "Daily Papers" listing dumps into one searchable SQLite file.
+
+    Examples:
+
+    \b
+      paperdb build
+      paperdb search "state space models"
+      paperdb serve --open
+    """
 
 
 @cli.command("build")
@@ -187,11 +195,14 @@ def build_command(paths, output, skip_bad, force, topics_path, incremental, stri
     existing output is brought up to date by reading only the dumps whose sha256 changed,
     and those added or removed; the result is the same as a full build. The output is
     replaced only if it is missing, empty or a paperdb database (a symlink's target is
-    updated, its permissions kept). Examples:
+    updated, its permissions kept).
 
-        paperdb build data/seeds extra/listing.txt -o papers.db
+    Examples:
 
-        paperdb build --incremental dumps/ -o papers.db
+    \b
+      paperdb build
+      paperdb build data/seeds extra/listing.txt -o papers.db
+      paperdb build --incremental dumps/ -o papers.db
     """
 
     progress = ProgressLine(enabled=not quiet)
@@ -249,11 +260,14 @@ def search_command(query, db_path, limit, topic_slug, raw, as_json):
     """Search titles and abstracts, best matches first.
 
     Anything can be typed: words, "quoted phrases", prefix* queries, acronyms (MoE finds
-    "mixture of experts"). Matched words are marked [like this] in the snippet. Examples:
+    "mixture of experts"). Matched words are marked [like this] in the snippet.
 
-        paperdb search "state space models" --limit 5
+    Examples:
 
-        paperdb search --raw 'title:mamba NOT vision'
+    \b
+      paperdb search "state space models" --limit 5
+      paperdb search mamba --json
+      paperdb search --raw 'title:mamba NOT vision'
     """
     hits = run_search(open_database(db_path), query, limit=limit, topic=topic_slug, raw=raw)
     if as_json:
@@ -277,7 +291,11 @@ def search_command(query, db_path, limit, topic_slug, raw, as_json):
 def stats_command(db_path, as_json):
     """Show how many rows each table holds, and what each listing contributed.
 
-    paperdb stats --db papers.db
+    Examples:
+
+    \b
+      paperdb stats
+      paperdb stats --db papers.db --json
     """
     db = open_database(db_path)
     tables, listings, links = table_counts(db), listing_counts(db), link_counts(db)
@@ -313,7 +331,11 @@ def stats_command(db_path, as_json):
 def repos_command(db_path, min_papers, as_json):
     """List the GitHub repositories that papers mention, most-mentioned first.
 
-    paperdb repos --min-papers 2
+    Examples:
+
+    \b
+      paperdb repos
+      paperdb repos --min-papers 2 --json
     """
     rows = repositories(open_database(db_path), min_papers=min_papers)
     if as_json:
@@ -330,7 +352,11 @@ def repos_command(db_path, min_papers, as_json):
 def topics_command(db_path, as_json):
     """List topics with how many papers each holds, children under their parent.
 
-    paperdb topics
+    Examples:
+
+    \b
+      paperdb topics
+      paperdb topics --db papers.db --json
     """
     rows = topic_counts(open_database(db_path))
     if as_json:
@@ -348,11 +374,13 @@ def check_command(db_argument, db_path):
     """Check a papers.db: SQLite and FTS5 integrity, the schema, foreign keys, counts.
 
     Exits with status 1 and one line per problem if anything is wrong. The database is
-    given with --db, as to every command (or, as before, as an argument). Examples:
+    given with --db, as to every command (or, as before, as an argument).
 
-        paperdb check
+    Examples:
 
-        paperdb check --db papers.db
+    \b
+      paperdb check
+      paperdb check --db papers.db
     """
     db_path = db_argument or db_path
     problems = check_database(db_path)
@@ -372,9 +400,13 @@ def check_command(db_argument, db_path):
 def serve_command(db_path, port, host, open_browser):
     """Browse a papers.db in Datasette: search, paper, topic and repository pages.
 
-    Needs Datasette: pip install 'paperdb[datasette]'. Example:
+    Needs Datasette: pip install 'paperdb[datasette]'.
 
-        paperdb serve --db papers.db --open
+    Examples:
+
+    \b
+      paperdb serve --open
+      paperdb serve --db papers.db --port 8002
     """
     from .serve import serve
 

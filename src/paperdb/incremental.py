@@ -4,7 +4,8 @@ dumps that are new, changed (another sha256) or gone.
 The result has the same rows as a full build of the same dumps. What a full build decides
 across dumps is recomputed from what the database keeps:
 - a paper's title, kept abstract, first listing, count and conflict warnings from its rows
-  in paper_listings, which keep any title or abstract that differs from the papers row;
+  in paper_listings, which keep any title or abstract that differs from the papers row,
+  replayed through papers.fold (the rule a full build applies as the dumps stream past);
 - the acronym counts, and so every paper's aliases, from acronym_definitions;
 - a repository's spelling from its first mention, papers in order of first appearance.
 The full-text index is updated row by row (FTS5 'delete' and insert), not rebuilt.
@@ -16,9 +17,11 @@ says why, and build() runs a full build.
 
 import sqlite3
 from dataclasses import dataclass, field
+from functools import partial
 
 from . import __version__
 from .check import check_database
+from .database import open_read_only
 from .enrich import (
     Enricher,
     count_acronyms,
@@ -26,10 +29,20 @@ from .enrich import (
     topic_rows,
     write_acronyms,
 )
+from .errors import DatabaseError
 from .extract import Extractor
-from .identity import repo_key, slug, stable_id, title_key
-from .papers import PaperTable, conflict_message, place
-from .schema import schema_version
+from .identity import repo_key, stable_id, title_key
+from .papers import (
+    Place,
+    Text,
+    add_warning,
+    fold,
+    insert_now,
+    listing_row,
+    paper_row,
+    read_dump,
+    warning_row,
+)
 
 
 class FullBuildNeeded(Exception):
@@ -76,15 +89,11 @@ def plan_update(output, dumps, taxonomy, *, source=None):
     `source` is the file to read instead of `output` itself (the copy an update works on);
     messages name `output`.
     """
-    source = source or output
     try:
-        conn = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        raise FullBuildNeeded(f"cannot open {output}: {exc}") from None
+        conn, _ = open_read_only(source or output, name=output)
+    except DatabaseError as exc:
+        raise FullBuildNeeded(str(exc)) from None
     try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version != schema_version():
-            raise FullBuildNeeded(f"{output} has schema version {version}, not {schema_version()}")
         info = dict(conn.execute("SELECT key, value FROM build_info"))
         if info.get("tool_version") != __version__:
             raise FullBuildNeeded(
@@ -164,16 +173,17 @@ class Update:
         harvest_acronyms(self.writer, self.changes.fresh, self.progress)
         expansions = write_acronyms(self.writer, count_acronyms(self.writer))
         (repos,) = self.writer.execute("SELECT count(*) FROM repos").fetchone()
-        self.extractor = _Extractor(
+        self.extractor = Extractor(
             self.writer, Enricher(self.taxonomy, expansions), expected_repos=repos + 1000
         )
         for (rid,) in self.writer.execute("SELECT id FROM repos"):
             self.extractor.taken_ids.add(rid)
 
-        reader = _Reparse(self.writer, self.warn, self.progress)
+        reader, read = _Reparse(self.writer), 0
         for listing_id, dump in self.changes.fresh:
             self.progress(f"reading {dump.name}")
-            reader.add_dump(listing_id, dump)
+            add = partial(reader.add, listing_id)
+            read += read_dump(self.writer, listing_id, dump, self._warn, add, self.progress, read)
         self.writer.flush()
         affected |= reader.affected
         for number, pid in enumerate(sorted(affected), start=1):
@@ -181,8 +191,12 @@ class Update:
                 self.progress(f"updating papers: {number:,} of {len(affected):,}")
             self._replay(pid)
         self._update_aliases(old_expansions, expansions)
-        self._check_repo_removals()
+        self._check_repo_ids()
         self.extractor.finish()
+
+    def _warn(self, listing_id, dump, line, kind, message):
+        self.warn(dump.path, line, kind, message)
+        add_warning(self.writer, warning_row(listing_id, line, kind, message))
 
     def _drop_gone_listings(self):
         """Remove what changed and removed dumps gave; returns the papers they touched."""
@@ -233,32 +247,18 @@ class Update:
         if not rows:
             self._delete_paper(pid, old)
             return
+        names = self.listing_names
         texts = [
-            (
-                listing_id,
-                position,
-                abstract_line,
+            Text(
                 title if title is not None else old[0],
                 abstract if abstract is not None else old[1],
+                Place(listing_id, names[listing_id], abstract_line),
             )
-            for listing_id, position, abstract_line, title, abstract in rows
+            for listing_id, _, abstract_line, title, abstract in rows
         ]
-        first_listing, _, first_line, title, kept = texts[0]
-        kept_listing, kept_at = first_listing, place(self.listing_names[first_listing], first_line)
-        conflicts = []
-        for listing_id, _, abstract_line, title_here, abstract in texts[1:]:
-            if abstract == kept:
-                continue
-            # As PaperTable._merge_abstract: the pair is the abstract kept so far and this one.
-            here = place(self.listing_names[listing_id], abstract_line)
-            pair = {listing_id, kept_listing}
-            if len(abstract) > len(kept):
-                message = conflict_message(title_here, here, abstract, kept_at, kept)
-                kept, kept_listing, kept_at = abstract, listing_id, here
-            else:
-                message = conflict_message(title_here, kept_at, kept, here, abstract)
-            conflicts.append((listing_id, abstract_line, message, pair))
-        self._store_occurrences(pid, rows, texts, title, kept)
+        paper, conflicts = fold(texts)
+        title, kept, first_listing = paper.title, paper.abstract, rows[0][0]
+        self._store_occurrences(rows, texts, title, kept)
         self._store_conflicts(pid, conflicts)
 
         if old is not None and (title, kept) == (old[0], old[1]):
@@ -268,10 +268,10 @@ class Update:
             )
         elif old is None:
             aliases = self.extractor.add(pid, title, kept)
-            self.writer.execute(
-                "INSERT INTO papers (id, title, abstract, slug, first_listing_id,"
-                " listing_count, aliases) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (pid, title, kept, slug(title_key(title)), first_listing, len(rows), aliases),
+            insert_now(
+                self.writer,
+                "papers",
+                paper_row(pid, title, kept, first_listing, len(rows), aliases),
             )
             _index(self.writer, pid, title, kept, aliases)
         else:
@@ -287,13 +287,13 @@ class Update:
         # order may have moved: its repositories' first mentions are settled at the end.
         self.extractor.touched_repos.update(self.extractor.repos_of(pid))
 
-    def _store_occurrences(self, pid, rows, texts, title, kept):
+    def _store_occurrences(self, rows, texts, title, kept):
         """Each occurrence keeps its title and abstract only where they are not the paper's."""
-        for (_, _, _, stored_title, stored_abstract), (lid, position, _, t, a) in zip(
+        for (lid, position, _, stored_title, stored_abstract), text in zip(
             rows, texts, strict=True
         ):
-            title_here = t if t != title else None
-            abstract_here = a if a != kept else None
+            title_here = text.title if text.title != title else None
+            abstract_here = text.abstract if text.abstract != kept else None
             if (title_here, abstract_here) != (stored_title, stored_abstract):
                 self.writer.execute(
                     "UPDATE paper_listings SET title = ?, abstract = ?"
@@ -303,15 +303,14 @@ class Update:
 
     def _store_conflicts(self, pid, conflicts):
         self.writer.execute("DELETE FROM build_warnings WHERE paper_id = ?", (pid,))
-        for listing_id, line, message, pair in conflicts:
+        for conflict in conflicts:
+            at = conflict.at
             # Said again when a dump read in this run is one of the two places.
-            if pair & self.fresh_ids:
-                self.warn(self.listing_paths[listing_id], line, "abstract-conflict", message)
-            self.writer.execute(
-                "INSERT INTO build_warnings (listing_id, line, kind, message, paper_id)"
-                " VALUES (?, ?, 'abstract-conflict', ?, ?)",
-                (listing_id, line, message, pid),
-            )
+            if {at.listing_id, conflict.kept_at.listing_id} & self.fresh_ids:
+                path = self.listing_paths[at.listing_id]
+                self.warn(path, at.line, "abstract-conflict", conflict.message)
+            row = warning_row(at.listing_id, at.line, "abstract-conflict", conflict.message, pid)
+            add_warning(self.writer, row, now=True)
 
     def _delete_paper(self, pid, old):
         """No dump lists this paper any more."""
@@ -357,36 +356,40 @@ class Update:
                 )
                 _index(self.writer, pid, title, abstract, new_aliases)
 
-    def _check_repo_removals(self):
-        """Refuse when removing an unmentioned repository (extractor.finish) would leave
-        another one off its hashed id."""
+    def _check_repo_ids(self):
+        """Refuse when a repository is off its hashed id (two names share a hash), or when
+        removing an unmentioned one (extractor.finish) would leave another one off its id.
+
+        Every repository a replayed paper mentions is among the touched ones."""
         self.writer.flush()
         for rid in sorted(self.extractor.touched_repos):
+            (full_name,) = self.writer.execute(
+                "SELECT full_name FROM repos WHERE id = ?", (rid,)
+            ).fetchone()
             mentioned = self.writer.execute(
                 "SELECT 1 FROM paper_repos WHERE repo_id = ? LIMIT 1", (rid,)
             ).fetchone()
             if mentioned is None:
-                (full_name,) = self.writer.execute(
-                    "SELECT full_name FROM repos WHERE id = ?", (rid,)
-                ).fetchone()
                 _refuse_if_collision(
                     self.writer, rid, repo_key(full_name), removing=True, table="repos"
                 )
+            elif stable_id(repo_key(full_name)) != rid:
+                raise FullBuildNeeded("two repository names share an id hash")
 
 
-class _Reparse(PaperTable):
+class _Reparse:
     """Reads changed and new dumps into paper_listings rows, each with its own text.
 
     The fold into papers happens afterwards, paper by paper (Update._replay), once every
     occurrence of the paper is known.
     """
 
-    def __init__(self, writer, warn, progress):
-        super().__init__(writer, warn, None, progress)
+    def __init__(self, writer):
+        self.writer = writer
         self.affected = set()
         self.new_keys = {}  # id -> title key, for papers not in the database
 
-    def _add_occurrence(self, listing_id, dump, occurrence):
+    def add(self, listing_id, occurrence):
         key = title_key(occurrence.title)
         pid = stable_id(key)
         if pid in self.new_keys:
@@ -400,15 +403,8 @@ class _Reparse(PaperTable):
             raise FullBuildNeeded("two paper titles share an id hash (a full build orders them)")
         self.affected.add(pid)
         # Its own text for now: Update._replay keeps it only where it is not the paper's.
-        self._add_listing_row(pid, listing_id, occurrence, occurrence.title, occurrence.abstract)
-
-
-class _Extractor(Extractor):
-    def _repo_id(self, mention):
-        rid = super()._repo_id(mention)
-        if rid != stable_id(repo_key(mention.full_name)):
-            raise FullBuildNeeded("two repository names share an id hash")
-        return rid
+        row = listing_row(pid, listing_id, occurrence, occurrence.title, occurrence.abstract)
+        self.writer.add("paper_listings", row)
 
 
 def _refuse_if_collision(writer, ident, key, *, removing=False, table="papers"):

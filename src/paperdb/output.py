@@ -21,12 +21,12 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from .database import connect_read_only, identify
 from .errors import BuildError, shown
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 # A hot rollback journal starts with this magic; a finished one is empty or zeroed.
 JOURNAL_MAGIC = bytes.fromhex("d9d505f920a163d7")
-PAPERDB_TABLES = {"papers", "listings", "paper_listings", "build_info"}
 SPECIAL_KINDS = [
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
@@ -104,20 +104,18 @@ def _identify(path):
         return f"a file paperdb cannot read ({exc.strerror or exc})"
     if not head.startswith(SQLITE_HEADER):
         return "a text file" if _looks_like_text(head) else "a file of another kind"
-    # immutable=1 reads the file as it is, without touching a journal beside it (which a
-    # plain open might roll back into a file that is not ours).
+    # Before the journals are settled: as the file is, whatever a journal beside it says.
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        conn = connect_read_only(path, immutable=True)
         try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            found = identify(conn)
         finally:
             conn.close()
     except sqlite3.Error as exc:
         return f"sqlite: an SQLite database paperdb cannot read ({exc})"
-    if version > 0 and tables >= PAPERDB_TABLES:
+    if found.surely_ours:
         return "paperdb"
-    names = ", ".join(sorted(tables)[:5]) or "no tables"
+    names = ", ".join(sorted(found.tables)[:5]) or "no tables"
     return f"sqlite: another program's SQLite database (tables: {names})"
 
 

@@ -187,11 +187,6 @@ def _rarest(db, terms):
     return [considered[i] for i in sorted(chosen)]
 
 
-def to_fts_query(text):
-    """A safe FTS5 query for any typed text ('' when there is nothing to search for)."""
-    return " AND ".join(term.fts() for term in parse_query(text))
-
-
 def search(db, text, limit=20, topic=None, raw=False):
     """Ranked hits for what a user typed; an empty or punctuation-only query finds nothing.
 

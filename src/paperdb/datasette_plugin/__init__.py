@@ -31,6 +31,7 @@ from markupsafe import Markup
 
 from datasette import hookimpl
 
+from ..database import connect_read_only, identify
 from ..search import SearchError, search
 from . import pages
 from .facets import ListingFacet, TopicFacet, relation_filters
@@ -89,8 +90,9 @@ def search_json(conn, text, limit=SEARCH_LIMIT, topic=None):
 
 
 def is_paperdb(conn):
-    names = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
-    return {"papers", "papers_fts", "paper_listings"} <= names
+    """A paperdb file (database.identify), with the full-text index the pages search."""
+    found = identify(conn)
+    return found.ours and found.tables >= {"papers_fts", "paper_listings"}
 
 
 _metadata = None
@@ -112,7 +114,7 @@ def _is_paperdb_database(datasette, name):
     key = (name, db.path)
     if key not in _known:
         try:
-            conn = sqlite3.connect(f"{Path(db.path).resolve().as_uri()}?mode=ro", uri=True)
+            conn = connect_read_only(db.path)
             try:
                 _known[key] = is_paperdb(conn)
             finally:
