@@ -18,17 +18,22 @@ from paperdb.related import related_rows
 rows = related_rows(conn)  # (paper_id, related_id, rank, score, reasons), in key order
 """
 
+import marshal
 import math
+import os
 import re
 import sqlite3
+import tempfile
 from array import array
 from heapq import nlargest
+from itertools import islice
 from pathlib import Path
 
 from .errors import SearchError
 from .schema import schema_sql
 
 MAX_RELATED = 10
+BATCH_ROWS = 10_000
 MAX_DF = 30  # postings of a term, and papers of a repository, beyond which they are skipped
 TERMS = 12  # distinctive terms a paper is described by, at most
 POOL = 60  # candidates walked per paper: terms are taken, rarest first, until this many
@@ -36,6 +41,8 @@ POOL_SCORED = 30  # of those, the best by words are scored on every signal (with
 TITLE_BOOST = 2.0
 TOPICS_KEPT = 4  # a paper's strongest topics, packed 16 bits each into one 64-bit integer
 WORDS_SHOWN = 3
+# Papers from which the ranking is split between two processes (a fork costs ~0.1 s).
+PARALLEL_FROM = 20_000
 TOPICS_SHOWN = 2
 # English words too common to say what a paper is about (a small corpus holds some of them
 # in few papers), stemmed by the index's own tokenizer (_stems). Numbers are left out too.
@@ -66,7 +73,8 @@ GROUP BY related_terms.id, related_dense.n
 
 
 def related_rows(conn, weights=None):
-    """Every row of related_papers for the database on `conn`, in (paper_id, rank) order."""
+    """Every row of related_papers for the database on `conn`, in (paper_id, rank) order,
+    as an iterator (at 1M papers the rows would take ~1 GB as a list)."""
     return _Ranker(conn, WEIGHTS if weights is None else weights).rows()
 
 
@@ -76,11 +84,15 @@ def write_related(writer, enabled=True):
     writer.flush()
     writer.execute("DELETE FROM related_papers")
     if enabled:
-        writer.executemany(
-            "INSERT INTO related_papers (paper_id, related_id, rank, score, reasons)"
-            " VALUES (?, ?, ?, ?, ?)",
-            related_rows(writer.db.conn),
-        )
+        rows = related_rows(writer.db.conn)
+        # In batches, each inserted before the next is ranked: no statement is left running
+        # on the connection when the ranking drops its temporary tables at the end.
+        while batch := list(islice(rows, BATCH_ROWS)):
+            writer.executemany(
+                "INSERT INTO related_papers (paper_id, related_id, rank, score, reasons)"
+                " VALUES (?, ?, ?, ?, ?)",
+                batch,
+            )
 
 
 def has_related(path):
@@ -148,21 +160,60 @@ class _Ranker:
     def __init__(self, conn, weights):
         self.conn = conn
         self.weights = weights
-        self.surface, self.text_of, self.text, self.lower = {}, None, "", ""
         self.ids = array("q", (pid for (pid,) in conn.execute("SELECT id FROM papers ORDER BY id")))
 
     def rows(self):
         if len(self.ids) < 2:
-            return []
+            return
         conn = self.conn
         try:
             self._load()
-            return list(self._ranked())
+            by_paper = self._by_paper()
+            n = len(self.ids)
+            if n >= PARALLEL_FROM and hasattr(os, "fork") and (os.cpu_count() or 1) > 1:
+                yield from self._ranked_in_two(by_paper)
+            else:
+                yield from self._ranked(by_paper, 0, n)
         finally:
             for table in ("related_terms", "related_dense"):
                 conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
             for table in ("related_vocab", "related_instance"):
                 conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+    def _ranked_in_two(self, by_paper):
+        """The second half of the papers ranked in a forked process, on the other core.
+
+        Each paper's list depends only on the arrays loaded before the fork, so the rows
+        are those one process gives. The child touches no SQLite connection (one must not
+        cross a fork): it writes its rows to a temporary file, read once this half is done.
+        """
+        n = len(self.ids)
+        half = n // 2
+        with tempfile.TemporaryFile() as spool:
+            child = os.fork()
+            if child == 0:
+                status = 1
+                try:
+                    rows = self._ranked(by_paper, half, n)
+                    while batch := list(islice(rows, BATCH_ROWS)):
+                        marshal.dump(batch, spool)
+                    spool.flush()
+                    status = 0
+                finally:
+                    os._exit(status)
+            try:
+                yield from self._ranked(by_paper, 0, half)
+            finally:
+                _, status = os.waitpid(child, 0)
+            if status != 0:
+                raise RuntimeError(f"the process ranking related papers failed ({status})")
+            spool.seek(0)
+            while True:
+                try:
+                    batch = marshal.load(spool)
+                except EOFError:
+                    return
+                yield from map(tuple, batch)
 
     def _load(self):
         conn = self.conn
@@ -204,6 +255,7 @@ class _Ranker:
             self.in_title.append(title)
         while len(self.start) <= len(terms):
             self.start.append(len(self.papers))
+        self._load_surfaces()
         self._load_acronyms()
         self._load_topics()
         self._load_repos()
@@ -282,16 +334,16 @@ class _Ranker:
                 fill[paper] = slot + 1
         return first, terms, titles
 
-    def _ranked(self):
-        """(paper_id, related_id, rank, score, reasons) for every paper, in id order."""
+    def _ranked(self, by_paper, begin, end):
+        """(paper_id, related_id, rank, score, reasons) of papers begin..end-1 (dense)."""
         ids, start, papers, idf = self.ids, self.start, self.papers, self.idf
-        first, paper_terms, paper_titles = self._by_paper()
+        first, paper_terms, paper_titles = by_paper
         w_words = self.weights.get("words", 0.0)
         w_topics = self.weights.get("topics", 0.0)
         w_repo = self.weights.get("repo", 0.0)
         w_acronym = self.weights.get("acronym", 0.0)
         acronym, topic_ids = self.acronym, self.topic_ids
-        for a in range(len(ids)):
+        for a in range(begin, end):
             lo, hi = first[a], first[a + 1]
             partners = self.repo_partners.get(a, {})
             if lo == hi and not partners:
@@ -395,34 +447,37 @@ class _Ranker:
                 if term in self.acronym:
                     acronyms.append(self.acronym[term])
                 elif len(words) < WORDS_SHOWN:
-                    words.append(self.surface.get(term) or self._surface(a, term))
+                    words.append(self.surface[term])
         return (
             "words: " + ", ".join(words) if words else "",
             "acronym: " + ", ".join(acronyms[:WORDS_SHOWN]) if acronyms else "",
         )
 
-    def _surface(self, paper, term):
-        """A word as a reader wrote it for an index term (a stem: 'hardwar' -> 'hardware'),
-        taken from the first paper that needs it; the term itself if none is found."""
-        stem = self.terms[term]
-        if self.text_of != paper:
+    def _load_surfaces(self):
+        """Each term as a reader wrote it (a stem: 'hardwar' -> 'hardware'): as the first
+        paper holding it writes it; the term itself where it is not found there."""
+        start, papers, terms = self.start, self.papers, self.terms
+        by_paper = {}
+        for term in range(len(terms)):
+            by_paper.setdefault(papers[start[term]], []).append(term)
+        self.surface = list(terms)
+        for paper in sorted(by_paper):
             (text,) = self.conn.execute(
                 "SELECT title || ' ' || abstract FROM papers WHERE id = ?", (self.ids[paper],)
             ).fetchone()
-            self.text, self.lower, self.text_of = text, text.lower(), paper
-        text, lower = self.text, self.lower
-        found = stem
-        if len(lower) == len(text):  # else lower-casing moved the offsets (rare letters)
-            # Porter stems keep the word's start, but for a final y that becomes i.
-            for prefix in (stem, stem[:-1] if stem.endswith("i") and len(stem) > 3 else None):
-                at = lower.find(prefix) if prefix else -1
-                while at > 0 and lower[at - 1].isalnum():
-                    at = lower.find(prefix, at + 1)
-                if at >= 0:
-                    found = _WORD.match(text, at).group()
-                    break
-        self.surface[term] = found
-        return found
+            lower = text.lower()
+            if len(lower) != len(text):  # lower-casing moved the offsets (rare letters)
+                continue
+            for term in by_paper[paper]:
+                stem = terms[term]
+                # Porter stems keep the word's start, but for a final y that becomes i.
+                for prefix in (stem, stem[:-1] if stem.endswith("i") and len(stem) > 3 else ""):
+                    at = lower.find(prefix) if prefix else -1
+                    while at > 0 and lower[at - 1].isalnum():
+                        at = lower.find(prefix, at + 1)
+                    if at >= 0:
+                        self.surface[term] = _WORD.match(text, at).group()
+                        break
 
 
 _TOKENIZER = re.search(r"tokenize\s*=\s*(\"[^\"]*\")", schema_sql()).group(1)
