@@ -2,21 +2,30 @@
 """Related-papers quality on the judged set: nDCG@5 and precision@5, per split and signal.
 
     python benchmarks/related_eval.py [--db papers.db] [--judged FILE] [--tune]
+    python benchmarks/related_eval.py --cost CORPUS [--reps 3] [--out FOLDER]
 
 The judged set (tests/fixtures/related_judgments.json) grades, for 54 seed papers of the
 bundled dumps, candidates read by hand: 2 = read it next, 1 = same area, 0 = not related;
 a paper it does not grade counts as 0. Each signal is measured alone (the same candidate
 pool, ranked by that signal only) and combined with paperdb's weights (related.WEIGHTS).
 --tune searches the weights on the tune split (the test split is only reported).
+--cost builds CORPUS with `build_db.py -q --no-related` and `build_db.py -q`, alternating,
+each as its own process, and prints the median wall time, CPU time (user + sys, with the
+worker processes), largest peak RSS of one process, and file size of each.
 """
 
 import argparse
 import itertools
 import json
 import math
+import os
+import resource
 import sqlite3
+import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +72,23 @@ def main():
     parser.add_argument("--db", type=Path, help="a papers.db of the bundled dumps (else built)")
     parser.add_argument("--judged", type=Path, default=JUDGED)
     parser.add_argument("--tune", action="store_true", help="search the weights on 'tune'")
+    parser.add_argument("--cost", type=Path, metavar="CORPUS", help="time builds of CORPUS")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument(
+        "--pool",
+        nargs=3,
+        type=int,
+        metavar=("MAX_DF", "TERMS", "POOL"),
+        help="measure with another candidate pool than related.py's",
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-work")
     args = parser.parse_args()
+    if args.cost:
+        cost(args.cost, args.reps, args.out)
+        return
+    if args.pool:
+        related.MAX_DF, related.TERMS, related.POOL = args.pool
+    print(f"candidate pool: MAX_DF {related.MAX_DF}, TERMS {related.TERMS}, POOL {related.POOL}")
     seeds = json.loads(args.judged.read_text(encoding="utf-8"))["seeds"]
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db
@@ -102,6 +127,47 @@ def tune(conn, seeds, ids):
     tried.sort(key=lambda item: (-item[0], -item[1]))
     for ndcg, precision, weights, test in tried[:10]:
         print(f"tune {ndcg:.3f} / {precision:.3f}  test {test[0]:.3f} / {test[1]:.3f}  {weights}")
+
+
+def cost(corpus, reps, out):
+    out.mkdir(parents=True, exist_ok=True)
+    runs = {"--no-related": [], "with related": []}
+    for rep in range(reps):
+        for label in runs:
+            db = out / f"related-cost-{'off' if label == '--no-related' else 'on'}.db"
+            flags = ["--no-related"] if label == "--no-related" else []
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(ROOT / "build_db.py"),
+                    "-q",
+                    *flags,
+                    "-o",
+                    str(db),
+                    str(corpus),
+                ],
+                check=True,
+            )
+            wall = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            runs[label].append((wall, cpu, after.ru_maxrss / 1024, os.path.getsize(db) / 1e6))
+            print(f"rep {rep + 1} {label}: {wall:.1f} s wall, {cpu:.1f} s CPU", flush=True)
+    print("| build | wall (median) | CPU user+sys (median) | peak RSS | file |")
+    print("|---|---|---|---|---|")
+    medians = {}
+    for label, values in runs.items():
+        medians[label] = [statistics.median(v[i] for v in values) for i in range(4)]
+        wall, cpu, _, size = medians[label]
+        peak = max(v[2] for v in values)
+        print(f"| {label} | {wall:.2f} s | {cpu:.2f} s | {peak:.0f} MB | {size:.1f} MB |")
+    off, on = medians["--no-related"], medians["with related"]
+    print(
+        f"related papers add {100 * (on[0] / off[0] - 1):+.1f}% wall, "
+        f"{100 * (on[1] / off[1] - 1):+.1f}% CPU, {100 * (on[3] / off[3] - 1):+.1f}% file size"
+    )
 
 
 if __name__ == "__main__":

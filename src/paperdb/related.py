@@ -55,7 +55,7 @@ the their theirs them themselves then there therefore these they this those thro
 under until up upon us very via was we were what when where whereas which while who whom why will
 with within without would yet you your yours yourself yourselves""".split()
 # Chosen on the tune split of tests/fixtures/related_judgments.json (docs/RELATED.md).
-WEIGHTS = {"words": 1.0, "topics": 0.3, "repo": 0.5, "acronym": 0.3}
+WEIGHTS = {"words": 1.0, "topics": 0.6, "repo": 0.3, "acronym": 0.0}
 
 _TERMS_SQL = """
 SELECT term, doc FROM temp.related_vocab WHERE doc BETWEEN 2 AND ? ORDER BY term
