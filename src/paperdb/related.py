@@ -227,9 +227,9 @@ class _Ranker:
         )
         conn.execute("CREATE TEMP TABLE related_terms (id INTEGER PRIMARY KEY, term TEXT)")
         conn.execute("CREATE TEMP TABLE related_dense (id INTEGER PRIMARY KEY, n INTEGER)")
-        conn.executemany(
-            "INSERT INTO temp.related_dense (id, n) VALUES (?, ?)",
-            ((pid, i) for i, pid in enumerate(self.ids)),
+        conn.execute(
+            "INSERT INTO temp.related_dense (id, n)"
+            " SELECT id, row_number() OVER (ORDER BY id) - 1 FROM papers"
         )
         terms, self.idf = [], array("d")
         stop_words = _stems(STOP_WORDS)
@@ -313,8 +313,9 @@ class _Ranker:
             self.repo_partners.setdefault(a, {}).setdefault(b, name)
 
     def _by_paper(self):
-        """The postings turned around: terms[first[p]:first[p + 1]] are paper p's terms."""
-        n = len(self.ids)
+        """The postings turned around: terms[first[p]:first[p + 1]] are paper p's terms,
+        with minus their weight in the paper (idf, a title word TITLE_BOOST times) beside."""
+        n, idf = len(self.ids), self.idf
         counts = array("l", bytes(8 * (n + 1)))
         for paper in self.papers:
             counts[paper + 1] += 1
@@ -322,7 +323,7 @@ class _Ranker:
             counts[p + 1] += counts[p]
         first = array("l", counts)
         terms = array("l", bytes(8 * len(self.papers)))
-        titles = bytearray(len(self.papers))
+        weights = array("d", bytes(8 * len(self.papers)))
         fill = array("l", counts)
         start = self.start
         for term in range(len(self.terms)):
@@ -330,14 +331,14 @@ class _Ranker:
                 paper = self.papers[k]
                 slot = fill[paper]
                 terms[slot] = term
-                titles[slot] = self.in_title[k]
+                weights[slot] = -idf[term] * (TITLE_BOOST if self.in_title[k] else 1.0)
                 fill[paper] = slot + 1
-        return first, terms, titles
+        return first, terms, weights
 
     def _ranked(self, by_paper, begin, end):
         """(paper_id, related_id, rank, score, reasons) of papers begin..end-1 (dense)."""
-        ids, start, papers, idf = self.ids, self.start, self.papers, self.idf
-        first, paper_terms, paper_titles = by_paper
+        ids, start, papers = self.ids, self.start, self.papers
+        first, paper_terms, paper_weights = by_paper
         w_words = self.weights.get("words", 0.0)
         w_topics = self.weights.get("topics", 0.0)
         w_repo = self.weights.get("repo", 0.0)
@@ -350,10 +351,7 @@ class _Ranker:
                 continue
             # Heaviest first (idf, a title word TITLE_BOOST times), ties by term: the words
             # MoreLikeThis would query with.
-            weighted = sorted(
-                (-idf[term] * (TITLE_BOOST if title else 1.0), term)
-                for term, title in zip(paper_terms[lo:hi], paper_titles[lo:hi], strict=True)
-            )
+            weighted = sorted(zip(paper_weights[lo:hi], paper_terms[lo:hi], strict=True))
             words, shares, chosen = {}, {}, []
             total = walked = 0.0
             acronyms = 0  # bits of the chosen terms that are acronyms
@@ -459,7 +457,8 @@ class _Ranker:
         start, papers, terms = self.start, self.papers, self.terms
         by_paper = {}
         for term in range(len(terms)):
-            by_paper.setdefault(papers[start[term]], []).append(term)
+            if start[term] < start[term + 1]:  # else in aliases only: never a reason
+                by_paper.setdefault(papers[start[term]], []).append(term)
         self.surface = list(terms)
         for paper in sorted(by_paper):
             (text,) = self.conn.execute(
