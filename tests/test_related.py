@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 from click.testing import CliRunner
-from conftest import SEED_NAMES
+from conftest import SEED_NAMES, write_dump
 from test_datasette import running_datasette
 
 from paperdb import related
@@ -293,3 +293,31 @@ def test_the_related_canned_query_takes_an_id_or_a_title(datasette, seed_conn):
         assert [row["rank"] for row in found][:2] == [1, 2]
         assert found[0]["title"] == "Textbooks Are All You Need II: phi-1.5 technical report"
         assert found[0]["reasons"].startswith("words: Textbooks")
+
+
+def test_papers_sharing_a_distinctive_word_relate_and_a_paper_sharing_none_has_none(tmp_path):
+    lines = [
+        "Zorblax Routing for Sparse Experts",
+        "We route tokens with zorblax gates and measure the throughput on eight accelerators.",
+        "Scaling Zorblax Gates",
+        "Zorblax gates scale to a thousand experts when the router is trained with care.",
+        "Tidal Harmonics of Lunar Regolith",
+        "Seismometers left on the moon record quakes whose spectra reveal buried basalt.",
+    ]
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    write_dump(folder, "one.txt", lines)
+    db = tmp_path / "papers.db"
+    build([folder], db)
+    found = rows(
+        db,
+        "SELECT this.title, other.title, reasons FROM related_papers"
+        " JOIN papers AS this ON this.id = paper_id JOIN papers AS other ON other.id = related_id"
+        " ORDER BY this.title",
+    )
+    assert [(this, other) for this, other, _ in found] == [
+        ("Scaling Zorblax Gates", "Zorblax Routing for Sparse Experts"),
+        ("Zorblax Routing for Sparse Experts", "Scaling Zorblax Gates"),
+    ]
+    for _, _, reasons in found:
+        assert reasons.startswith("words: ") and "Zorblax" in reasons and "gates" in reasons

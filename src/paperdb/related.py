@@ -43,6 +43,7 @@ TOPICS_KEPT = 4  # a paper's strongest topics, packed 16 bits each into one 64-b
 WORDS_SHOWN = 3
 # Papers from which the ranking is split between two processes (a fork costs ~0.1 s).
 PARALLEL_FROM = 20_000
+PARENT_SHARE = 0.4
 TOPICS_SHOWN = 2
 # English words too common to say what a paper is about (a small corpus holds some of them
 # in few papers), stemmed by the index's own tokenizer (_stems). Numbers are left out too.
@@ -181,14 +182,15 @@ class _Ranker:
                 conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
     def _ranked_in_two(self, by_paper):
-        """The second half of the papers ranked in a forked process, on the other core.
+        """The papers after the first PARENT_SHARE ranked in a forked process, on the other
+        core (this one also writes every row to the file: it takes the smaller share).
 
         Each paper's list depends only on the arrays loaded before the fork, so the rows
         are those one process gives. The child touches no SQLite connection (one must not
         cross a fork): it writes its rows to a temporary file, read once this half is done.
         """
         n = len(self.ids)
-        half = n // 2
+        half = int(n * PARENT_SHARE)
         with tempfile.TemporaryFile() as spool:
             child = os.fork()
             if child == 0:
@@ -316,19 +318,22 @@ class _Ranker:
         """The postings turned around: terms[first[p]:first[p + 1]] are paper p's terms,
         with minus their weight in the paper (idf, a title word TITLE_BOOST times) beside."""
         n, idf = len(self.ids), self.idf
+        start, papers = self.start, self.papers
+        # A term in one paper's title or abstract only (the rest in aliases) finds no other.
+        kept = [t for t in range(len(self.terms)) if start[t + 1] - start[t] > 1]
         counts = array("l", bytes(8 * (n + 1)))
-        for paper in self.papers:
-            counts[paper + 1] += 1
+        for term in kept:
+            for paper in papers[start[term] : start[term + 1]]:
+                counts[paper + 1] += 1
         for p in range(n):
             counts[p + 1] += counts[p]
         first = array("l", counts)
-        terms = array("l", bytes(8 * len(self.papers)))
-        weights = array("d", bytes(8 * len(self.papers)))
+        terms = array("l", bytes(8 * counts[n]))
+        weights = array("d", bytes(8 * counts[n]))
         fill = array("l", counts)
-        start = self.start
-        for term in range(len(self.terms)):
+        for term in kept:
             for k in range(start[term], start[term + 1]):
-                paper = self.papers[k]
+                paper = papers[k]
                 slot = fill[paper]
                 terms[slot] = term
                 weights[slot] = -idf[term] * (TITLE_BOOST if self.in_title[k] else 1.0)
