@@ -7,7 +7,7 @@ Like Lucene's MoreLikeThis, a paper is described by its most distinctive words: 
 its title and abstract, weighted by idf (a title word counts TITLE_BOOST times). The work is
 bounded: only terms found in 2 to MAX_DF papers count (a rarer word relates nothing, a
 commoner one is too vague to pay for its postings), a paper keeps at most TERMS of them,
-rarest first, and stops adding terms once POOL candidates were walked. The candidates
+heaviest first, and stops adding terms once POOL candidates were walked. The candidates
 (papers sharing one of those terms, or a repository mentioned by at most MAX_DF papers) are
 scored by WEIGHTS: the share of the paper's word weight they hold, the share of its topic
 weight (each topic by idf and by the paper's topic score), a shared repository and a shared
@@ -36,15 +36,16 @@ MAX_RELATED = 10
 BATCH_ROWS = 10_000
 MAX_DF = 30  # postings of a term, and papers of a repository, beyond which they are skipped
 TERMS = 12  # distinctive terms a paper is described by, at most
-POOL = 60  # candidates walked per paper: terms are taken, rarest first, until this many
+POOL = 60  # candidates walked per paper: terms are taken, heaviest first, until this many
 POOL_SCORED = 30  # of those, the best by words are scored on every signal (with shared repos)
 TITLE_BOOST = 2.0
 TOPICS_KEPT = 4  # a paper's strongest topics, packed 16 bits each into one 64-bit integer
-WORDS_SHOWN = 3
-# Papers from which the ranking is split between two processes (a fork costs ~0.1 s).
+WORDS_SHOWN = 3  # in reasons
+TOPICS_SHOWN = 2
+# Papers from which the ranking is split between two processes (a fork costs ~0.1 s), and
+# the share this process ranks: it also writes every row.
 PARALLEL_FROM = 20_000
 PARENT_SHARE = 0.4
-TOPICS_SHOWN = 2
 # English words too common to say what a paper is about (a small corpus holds some of them
 # in few papers), stemmed by the index's own tokenizer (_stems). Numbers are left out too.
 STOP_WORDS = """a about above after again against all also am among an and any are as at be because
