@@ -6,7 +6,7 @@
 -- is ~1.4 KB, so 4 KiB pages left a quarter of the papers table empty; measured on the
 -- synthetic 100k corpus: 427 -> 403 MB and a 16% faster build (docs/PERFORMANCE.md).
 PRAGMA page_size = 16384;
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
 
 -- One row per input dump (a copied Daily Papers page or search result).
 CREATE TABLE listings (
@@ -182,6 +182,20 @@ CREATE TABLE build_warnings (
 );
 CREATE INDEX build_warnings_listing_id ON build_warnings(listing_id);
 CREATE INDEX build_warnings_paper_id ON build_warnings(paper_id);
+
+-- For each paper, up to 10 others to read next, best first (related.py, docs/RELATED.md):
+-- papers sharing its most distinctive words, topics, a repository or an acronym.
+-- Empty in a file built with --no-related.
+CREATE TABLE related_papers (
+    paper_id INTEGER NOT NULL REFERENCES papers(id),
+    related_id INTEGER NOT NULL REFERENCES papers(id),  -- never paper_id itself
+    rank INTEGER NOT NULL,            -- 1 = the closest; ties broken by the lower related_id
+    score INTEGER NOT NULL,           -- in thousandths: 1000 = every distinctive word shared;
+                                      -- topics, a repository, an acronym add (WEIGHTS)
+    reasons TEXT NOT NULL,            -- what they share: 'words: mamba, selective; topics:
+                                      -- state-space-models; repo: state-spaces/mamba'
+    PRIMARY KEY (paper_id, rank)
+) WITHOUT ROWID;
 
 -- Key/value facts about the build: tool and schema version, counts, source hashes.
 CREATE TABLE build_info (

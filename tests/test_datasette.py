@@ -95,6 +95,7 @@ def test_metadata_is_served(server):
         "papers_by_topic",
         "top_repositories",
         "papers_in_listing",
+        "related",
     }
 
 

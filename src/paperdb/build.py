@@ -24,6 +24,7 @@ from .overview import store_overview
 from .papers import PaperTable, add_warning, finish_warnings, warning_row
 from .parallel import ExtractionQueue, default_workers
 from .reader import discover, inspect
+from .related import has_related, write_related
 from .schema import schema_version
 from .topics import load_taxonomy
 from .writer import DatabaseWriter
@@ -71,6 +72,7 @@ def build(
     incremental=False,
     force=False,
     workers=None,
+    related=True,
     on_warning=None,
     on_progress=None,
 ):
@@ -86,6 +88,7 @@ def build(
     unusable and `skip_bad` is false, or when the database cannot be written.
     `on_warning(BuildWarning)` is called as warnings arise, `on_progress(text)` with a
     short description of where the build is, often (callers throttle what they show).
+    `related=False` leaves related_papers empty (related.py).
     """
     started = time.perf_counter()
     output = Path(output)
@@ -124,6 +127,7 @@ def build(
             inputs=input_paths,
             force=force,
             epoch=epoch,
+            related=related,
         ):
             result.seconds = time.perf_counter() - started
             return result
@@ -160,6 +164,9 @@ def build(
             progress(f"building the full-text index of {builder.papers:,} papers")
             writer.index_full_text()
             stage("full_text_index")
+            progress("finding related papers")
+            write_related(writer, related)
+            stage("related_papers")
             result.files = len(dumps)
             result.occurrences = builder.occurrences
             result.papers = builder.papers
@@ -196,7 +203,19 @@ class _Stopwatch:
 
 
 def _update(
-    output, dumps, taxonomy, input_warnings, result, warn, stage, progress, *, inputs, force, epoch
+    output,
+    dumps,
+    taxonomy,
+    input_warnings,
+    result,
+    warn,
+    stage,
+    progress,
+    *,
+    inputs,
+    force,
+    epoch,
+    related,
 ):
     """Update `output` in place of a full build; False (with result.reason) if it can't be."""
     if not output.is_file():
@@ -207,7 +226,11 @@ def _update(
     try:
         # Planned from `output` itself only to learn that nothing changed: then no copy is made.
         changes = plan_update(output, dumps, taxonomy)
-        if changes.nothing and sorted(map(str, file_warnings)) == changes.file_warnings:
+        if (
+            changes.nothing
+            and sorted(map(str, file_warnings)) == changes.file_warnings
+            and has_related(output) == related
+        ):
             check_base(output, output)
             result.mode, result.reason = "unchanged", "no dump changed"
             _counts_from(output, result)
@@ -224,6 +247,8 @@ def _update(
             store_input_warnings(writer, dumps, ours + file_warnings)
             finish_warnings(writer)
             stage("update")
+            write_related(writer, related)
+            stage("related_papers")
             result.files = len(dumps)
             (result.occurrences,) = writer.execute("SELECT count(*) FROM paper_listings").fetchone()
             (result.papers,) = writer.execute("SELECT count(*) FROM papers").fetchone()

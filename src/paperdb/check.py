@@ -28,6 +28,7 @@ from pathlib import Path
 from . import __version__
 from .database import open_read_only
 from .errors import DatabaseError
+from .related import MAX_RELATED
 from .schema import schema_sql
 
 EXAMPLES = 5  # ids quoted in one problem line
@@ -86,6 +87,7 @@ def check_database(path, *, quick=False):
             ("listings", _listing_counts, False),
             ("papers", _paper_counts, False),
             ("acronyms", _acronym_counts, False),
+            ("related_papers", _related_papers, False),
             ("source hashes", _source_hashes, True),
         ]:
             if quick and not in_quick:
@@ -665,6 +667,31 @@ def _acronym_counts(db, path):
         f"{'disagrees' if len(wrong) == 1 else 'disagree'} with acronym_definitions "
         f"({shown}{more})"
     ]
+
+
+def _related_papers(db, path):
+    """No paper relates to itself, or to one paper twice, or to more than MAX_RELATED
+    (the table's foreign keys are _foreign_keys')."""
+    if not db.has("related_papers", "paper_id", "related_id", "rank"):
+        return []
+    problems = []
+    selves = db.column(
+        "SELECT DISTINCT paper_id FROM related_papers WHERE related_id = paper_id"
+        f" ORDER BY 1 LIMIT {EXAMPLES + 1}"
+    )
+    if selves:
+        problems.append(f"related_papers: a paper relates to itself (paper_id {_examples(selves)})")
+    for what, having in [
+        (f"more than {MAX_RELATED} related papers", f"count(*) > {MAX_RELATED}"),
+        ("a related paper twice", "count(DISTINCT related_id) < count(*)"),
+    ]:
+        wrong = db.column(
+            f"SELECT paper_id FROM related_papers GROUP BY paper_id HAVING {having}"
+            f" ORDER BY 1 LIMIT {EXAMPLES + 1}"
+        )
+        if wrong:
+            problems.append(f"related_papers: a paper has {what} (paper_id {_examples(wrong)})")
+    return problems
 
 
 def _acronym_example(key, stored, counted):

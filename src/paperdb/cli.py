@@ -17,6 +17,7 @@ from .build import build
 from .check import check_database
 from .database import open_database
 from .errors import PaperdbError, shown
+from .related import related_papers
 from .search import search as run_search
 from .stats import link_counts, listing_counts, repositories, table_counts, topic_counts
 
@@ -184,10 +185,18 @@ def cli():
     is_flag=True,
     help="Update an existing output, reading only new, changed or removed dumps.",
 )
+@click.option(
+    "--no-related",
+    "no_related",
+    is_flag=True,
+    help="Leave the related_papers table empty (a faster build; see: paperdb related).",
+)
 @click.option("--strict", is_flag=True, help="Exit with status 2 if the build reported warnings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors (no summary, no progress).")
 @reports_errors
-def build_command(paths, output, skip_bad, force, topics_path, incremental, strict, quiet):
+def build_command(
+    paths, output, skip_bad, force, topics_path, incremental, no_related, strict, quiet
+):
     """Build a database from dump files and folders of *.txt dumps.
 
     With no PATHS, builds from ./data/seeds (in a checkout: its data/seeds; installed:
@@ -220,6 +229,7 @@ def build_command(paths, output, skip_bad, force, topics_path, incremental, stri
             topics=topics_path,
             incremental=incremental,
             force=force,
+            related=not no_related,
             on_warning=show_warning,
             on_progress=progress,
         )
@@ -282,6 +292,34 @@ def search_command(query, db_path, limit, topic_slug, raw, as_json):
         echo(f"   in: {', '.join(hit.listings)}")
         echo(f"   {hit.snippet}")
         echo()
+
+
+@cli.command("related")
+@click.argument("paper")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the paper and its related papers.")
+@reports_errors
+def related_command(paper, db_path, as_json):
+    """Show the papers to read next after PAPER (its id, or its title or a part of it).
+
+    Each comes with what the two share: distinctive words, topics, a repository, an
+    acronym. They are computed by the build (the related_papers table). Examples:
+
+        paperdb related 1234567890
+
+        paperdb related "Mamba: Linear-Time Sequence Modeling" --json
+    """
+    found = related_papers(open_database(db_path), paper)
+    if as_json:
+        echo_json(found)
+        return
+    echo(f"Related to: {found['title']}  (id {found['id']})")
+    if not found["related"]:
+        echo(f"No related papers. {found['note']}".rstrip(), err=True)
+        return
+    for row in found["related"]:
+        echo(f"{row['rank']}. {row['title']}  (score {row['score']}, id {row['id']})")
+        echo(f"   {row['reasons']}")
 
 
 @cli.command("stats")

@@ -109,22 +109,18 @@ def paper(conn, paper_id):
 
 
 def related(conn, paper_id, topics):
-    """(papers, stored): the build's related_papers where that table exists, else the papers
-    sharing most of this paper's strongest topics."""
+    """(papers, stored): the build's related_papers for this paper, with their reasons; for
+    a paper without any (a file built with --no-related, or older), the papers sharing most
+    of its strongest topics."""
     if "related_papers" in _tables(conn):
-        columns = [row[1] for row in conn.execute("pragma table_info(related_papers)")]
-        other = next(
-            (c for c in ("related_id", "related_paper_id", "other_id") if c in columns), None
+        rows = _rows(
+            conn,
+            """select papers.id, papers.title, related_papers.reasons from related_papers
+            join papers on papers.id = related_papers.related_id
+            where related_papers.paper_id = ? order by related_papers.rank""",
+            [paper_id],
         )
-        if "paper_id" in columns and other:
-            order = "related_papers.score desc, " if "score" in columns else ""
-            rows = _rows(
-                conn,
-                f"""select papers.id, papers.title from related_papers
-                join papers on papers.id = related_papers.{other}
-                where related_papers.paper_id = ? order by {order}papers.id limit ?""",
-                [paper_id, RELATED],
-            )
+        if rows:
             return rows, True
     topic_ids = [topic["id"] for topic in topics[:3]]
     if not topic_ids:

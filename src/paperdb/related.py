@@ -1,0 +1,505 @@
+"""related_papers: for every paper, up to 10 others to read next, each with its reasons.
+
+Computed from the finished database (the full-text index, paper_topics, paper_repos,
+acronyms), so a full build and an incremental one give the same table by the same code.
+
+Like Lucene's MoreLikeThis, a paper is described by its most distinctive words: terms of
+its title and abstract, weighted by idf (a title word counts TITLE_BOOST times). The work is
+bounded: only terms found in 2 to MAX_DF papers count (a rarer word relates nothing, a
+commoner one is too vague to pay for its postings), a paper keeps at most TERMS of them,
+heaviest first, and stops adding terms once POOL candidates were walked. The candidates
+(papers sharing one of those terms, or a repository mentioned by at most MAX_DF papers) are
+scored by WEIGHTS: the share of the paper's word weight they hold, the share of its topic
+weight (each topic by idf and by the paper's topic score), a shared repository and a shared
+acronym (a short form of the acronyms table among the shared terms). Ties go to the lower
+id. Measured in docs/RELATED.md (benchmarks/related_eval.py).
+
+from paperdb.related import related_rows
+rows = related_rows(conn)  # (paper_id, related_id, rank, score, reasons), in key order
+"""
+
+import marshal
+import math
+import os
+import re
+import sqlite3
+import tempfile
+from array import array
+from heapq import nlargest
+from itertools import islice
+from pathlib import Path
+
+from .errors import SearchError
+from .schema import schema_sql
+
+MAX_RELATED = 10
+BATCH_ROWS = 10_000
+MAX_DF = 30  # postings of a term, and papers of a repository, beyond which they are skipped
+TERMS = 12  # distinctive terms a paper is described by, at most
+POOL = 60  # candidates walked per paper: terms are taken, heaviest first, until this many
+POOL_SCORED = 30  # of those, the best by words are scored on every signal (with shared repos)
+TITLE_BOOST = 2.0
+TOPICS_KEPT = 4  # a paper's strongest topics, packed 16 bits each into one 64-bit integer
+WORDS_SHOWN = 3  # in reasons
+TOPICS_SHOWN = 2
+# Papers from which the ranking is split between two processes (a fork costs ~0.1 s), and
+# the share this process ranks: it also writes every row.
+PARALLEL_FROM = 20_000
+PARENT_SHARE = 0.4
+# English words too common to say what a paper is about (a small corpus holds some of them
+# in few papers), stemmed by the index's own tokenizer (_stems). Numbers are left out too.
+STOP_WORDS = """a about above after again against all also am among an and any are as at be because
+been before being below between both but by can could did do does doing down during each few for
+from further had has have having he her here hereby hers herself him himself his how however i if
+in into is it its itself just may me might more most must my myself no nor not now of off on once
+only onto or other our ours ourselves out over own same shall she should so some such than that
+the their theirs them themselves then there therefore these they this those through thus to too
+under until up upon us very via was we were what when where whereas which while who whom why will
+with within without would yet you your yours yourself yourselves""".split()
+# Chosen on the tune split of tests/fixtures/related_judgments.json (docs/RELATED.md).
+WEIGHTS = {"words": 1.0, "topics": 0.6, "repo": 0.3, "acronym": 0.0}
+
+_TERMS_SQL = """
+SELECT term, doc FROM temp.related_vocab WHERE doc BETWEEN 2 AND ? ORDER BY term
+"""
+# Each kept term's papers (as dense numbers), once per paper, with whether the title holds it.
+# The CROSS JOIN makes SQLite look each term up in the index instead of reading all of it.
+_POSTINGS_SQL = """
+SELECT related_terms.id, related_dense.n, max(related_instance.col = 'title')
+FROM temp.related_terms
+CROSS JOIN temp.related_instance ON related_instance.term = related_terms.term
+JOIN temp.related_dense ON related_dense.id = related_instance.doc
+WHERE related_instance.col != 'aliases'
+GROUP BY related_terms.id, related_dense.n
+"""
+
+
+def related_rows(conn, weights=None):
+    """Every row of related_papers for the database on `conn`, in (paper_id, rank) order,
+    as an iterator (at 1M papers the rows would take ~1 GB as a list)."""
+    return _Ranker(conn, WEIGHTS if weights is None else weights).rows()
+
+
+def write_related(writer, enabled=True):
+    """Replace related_papers with the rows for the database `writer` holds (none when not
+    `enabled`: `paperdb build --no-related`)."""
+    writer.flush()
+    writer.execute("DELETE FROM related_papers")
+    if enabled:
+        rows = related_rows(writer.db.conn)
+        # In batches, each inserted before the next is ranked: no statement is left running
+        # on the connection when the ranking drops its temporary tables at the end.
+        while batch := list(islice(rows, BATCH_ROWS)):
+            writer.executemany(
+                "INSERT INTO related_papers (paper_id, related_id, rank, score, reasons)"
+                " VALUES (?, ?, ?, ?, ?)",
+                batch,
+            )
+
+
+def has_related(path):
+    """Whether the papers.db at `path` holds related papers (not built with --no-related);
+    None when it cannot be read (the caller's checks say why)."""
+    try:
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        return conn.execute("SELECT 1 FROM related_papers LIMIT 1").fetchone() is not None
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def related_papers(db, paper):
+    """{'id', 'title', 'related': [{'rank', 'id', 'title', 'score', 'reasons'}], 'note'} for
+    the paper `paper` names: its id, its title, or a part of its title found in one paper
+    only (letter case aside). SearchError when it names none, or several."""
+    text = " ".join(str(paper).split())
+    found = []
+    if text.isdigit() and len(text) < 19:
+        found = db.execute("SELECT id, title FROM papers WHERE id = ?", [int(text)]).fetchall()
+    if not found and text:
+        found = db.execute(
+            "SELECT id, title FROM papers WHERE title = ? COLLATE NOCASE ORDER BY id", [text]
+        ).fetchall()
+    if not found and text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        found = db.execute(
+            "SELECT id, title FROM papers WHERE title LIKE ? ESCAPE '\\' ORDER BY id LIMIT 6",
+            [pattern],
+        ).fetchall()
+    if not found:
+        raise SearchError(f"no paper has the id or a title like {text!r} (try: paperdb search)")
+    if len(found) > 1:
+        shown = "; ".join(f"{pid}: {title}" for pid, title in found[:5])
+        more = ", ..." if len(found) > 5 else ""
+        raise SearchError(
+            f"{text!r} is in the titles of several papers; give one's id ({shown}{more})"
+        )
+    ((pid, title),) = found
+    rows = db.execute(
+        "SELECT related_papers.rank, papers.id, papers.title, related_papers.score,"
+        " related_papers.reasons FROM related_papers"
+        " JOIN papers ON papers.id = related_papers.related_id"
+        " WHERE related_papers.paper_id = ? ORDER BY related_papers.rank",
+        [pid],
+    ).fetchall()
+    note = ""
+    if not rows and db.execute("SELECT 1 FROM related_papers LIMIT 1").fetchone() is None:
+        note = "The database has none: it was built with --no-related."
+    names = ("rank", "id", "title", "score", "reasons")
+    return {
+        "id": pid,
+        "title": title,
+        "related": [dict(zip(names, row, strict=True)) for row in rows],
+        "note": note,
+    }
+
+
+class _Ranker:
+    def __init__(self, conn, weights):
+        self.conn = conn
+        self.weights = weights
+        self.ids = array("q", (pid for (pid,) in conn.execute("SELECT id FROM papers ORDER BY id")))
+
+    def rows(self):
+        if len(self.ids) < 2:
+            return
+        conn = self.conn
+        try:
+            self._load()
+            by_paper = self._by_paper()
+            n = len(self.ids)
+            if n >= PARALLEL_FROM and hasattr(os, "fork") and (os.cpu_count() or 1) > 1:
+                yield from self._ranked_in_two(by_paper)
+            else:
+                yield from self._ranked(by_paper, 0, n)
+        finally:
+            for table in ("related_terms", "related_dense"):
+                conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+            for table in ("related_vocab", "related_instance"):
+                conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+    def _ranked_in_two(self, by_paper):
+        """The papers after the first PARENT_SHARE ranked in a forked process, on the other
+        core (this one also writes every row to the file: it takes the smaller share).
+
+        Each paper's list depends only on the arrays loaded before the fork, so the rows
+        are those one process gives. The child touches no SQLite connection (one must not
+        cross a fork): it writes its rows to a temporary file, read once this half is done.
+        """
+        n = len(self.ids)
+        half = int(n * PARENT_SHARE)
+        with tempfile.TemporaryFile() as spool:
+            child = os.fork()
+            if child == 0:
+                status = 1
+                try:
+                    rows = self._ranked(by_paper, half, n)
+                    while batch := list(islice(rows, BATCH_ROWS)):
+                        marshal.dump(batch, spool)
+                    spool.flush()
+                    status = 0
+                finally:
+                    os._exit(status)
+            try:
+                yield from self._ranked(by_paper, 0, half)
+            finally:
+                _, status = os.waitpid(child, 0)
+            if status != 0:
+                raise RuntimeError(f"the process ranking related papers failed ({status})")
+            spool.seek(0)
+            while True:
+                try:
+                    batch = marshal.load(spool)
+                except EOFError:
+                    return
+                yield from map(tuple, batch)
+
+    def _load(self):
+        conn = self.conn
+        n = len(self.ids)
+        conn.execute(
+            "CREATE VIRTUAL TABLE temp.related_vocab USING fts5vocab(main, papers_fts, 'row')"
+        )
+        conn.execute(
+            "CREATE VIRTUAL TABLE temp.related_instance"
+            " USING fts5vocab(main, papers_fts, 'instance')"
+        )
+        conn.execute("CREATE TEMP TABLE related_terms (id INTEGER PRIMARY KEY, term TEXT)")
+        conn.execute("CREATE TEMP TABLE related_dense (id INTEGER PRIMARY KEY, n INTEGER)")
+        conn.execute(
+            "INSERT INTO temp.related_dense (id, n)"
+            " SELECT id, row_number() OVER (ORDER BY id) - 1 FROM papers"
+        )
+        terms, self.idf = [], array("d")
+        stop_words = _stems(STOP_WORDS)
+        for term, df in conn.execute(_TERMS_SQL, (MAX_DF,)):
+            if term.isdigit() or term in stop_words:
+                continue
+            terms.append(term)
+            self.idf.append(math.log(n / df))
+        conn.executemany(
+            "INSERT INTO temp.related_terms (id, term) VALUES (?, ?)", enumerate(terms)
+        )
+        self.terms = terms
+        # Postings, term by term: papers[start[t]:start[t + 1]], with a title flag each.
+        self.start = array("l", [0])
+        self.papers = array("l")
+        self.in_title = bytearray()
+        last = 0
+        for term, paper, title in conn.execute(_POSTINGS_SQL):
+            while last < term:
+                self.start.append(len(self.papers))
+                last += 1
+            self.papers.append(paper)
+            self.in_title.append(title)
+        while len(self.start) <= len(terms):
+            self.start.append(len(self.papers))
+        self._load_surfaces()
+        self._load_acronyms()
+        self._load_topics()
+        self._load_repos()
+
+    def _load_acronyms(self):
+        """Term number -> the short form as written, for the terms that are one."""
+        number = {term: i for i, term in enumerate(self.terms)}
+        self.acronym = {}
+        for (short,) in self.conn.execute(
+            "SELECT short FROM acronyms WHERE used_for_search = 1 ORDER BY short"
+        ):
+            i = number.get(short.lower())
+            if i is not None:
+                self.acronym.setdefault(i, short)
+
+    def _load_topics(self):
+        """Each paper's strongest topics (ids, and scores up to 255), packed 16 bits each."""
+        conn = self.conn
+        n = len(self.ids)
+        counts = dict(conn.execute("SELECT topic_id, count(*) FROM paper_topics GROUP BY topic_id"))
+        self.topic_idf = {tid: math.log(n / count) for tid, count in counts.items()}
+        self.topic_slug = dict(conn.execute("SELECT id, slug FROM topics"))
+        self.topic_ids = array("Q", bytes(8 * n))
+        self.topic_scores = array("Q", bytes(8 * n))
+        current, kept = None, 0
+        rows = conn.execute(
+            "SELECT related_dense.n, topic_id, score FROM paper_topics"
+            " JOIN temp.related_dense ON related_dense.id = paper_id"
+            " WHERE topic_id BETWEEN 1 AND 65535 ORDER BY related_dense.n, score DESC, topic_id"
+        )
+        for paper, tid, score in rows:
+            if paper != current:
+                current, kept = paper, 0
+            if kept < TOPICS_KEPT:
+                self.topic_ids[paper] |= tid << (16 * kept)
+                self.topic_scores[paper] |= min(score, 255) << (16 * kept)
+                kept += 1
+
+    def _load_repos(self):
+        """Dense paper -> {dense paper: repository} for the repositories they share."""
+        self.repo_partners = {}
+        rows = self.conn.execute(
+            """SELECT a.n, b.n, repos.full_name FROM (
+                SELECT repo_id FROM paper_repos GROUP BY repo_id
+                HAVING count(DISTINCT paper_id) BETWEEN 2 AND ?) AS shared
+            JOIN repos ON repos.id = shared.repo_id
+            JOIN paper_repos AS pa ON pa.repo_id = shared.repo_id
+            JOIN paper_repos AS pb ON pb.repo_id = shared.repo_id AND pb.paper_id != pa.paper_id
+            JOIN temp.related_dense AS a ON a.id = pa.paper_id
+            JOIN temp.related_dense AS b ON b.id = pb.paper_id
+            ORDER BY a.n, b.n, repos.full_name COLLATE NOCASE""",
+            (MAX_DF,),
+        )
+        for a, b, name in rows:
+            self.repo_partners.setdefault(a, {}).setdefault(b, name)
+
+    def _by_paper(self):
+        """The postings turned around: terms[first[p]:first[p + 1]] are paper p's terms,
+        with minus their weight in the paper (idf, a title word TITLE_BOOST times) beside."""
+        n, idf = len(self.ids), self.idf
+        start, papers = self.start, self.papers
+        # A term in one paper's title or abstract only (the rest in aliases) finds no other.
+        kept = [t for t in range(len(self.terms)) if start[t + 1] - start[t] > 1]
+        counts = array("l", bytes(8 * (n + 1)))
+        for term in kept:
+            for paper in papers[start[term] : start[term + 1]]:
+                counts[paper + 1] += 1
+        for p in range(n):
+            counts[p + 1] += counts[p]
+        first = array("l", counts)
+        terms = array("l", bytes(8 * counts[n]))
+        weights = array("d", bytes(8 * counts[n]))
+        fill = array("l", counts)
+        for term in kept:
+            for k in range(start[term], start[term + 1]):
+                paper = papers[k]
+                slot = fill[paper]
+                terms[slot] = term
+                weights[slot] = -idf[term] * (TITLE_BOOST if self.in_title[k] else 1.0)
+                fill[paper] = slot + 1
+        return first, terms, weights
+
+    def _ranked(self, by_paper, begin, end):
+        """(paper_id, related_id, rank, score, reasons) of papers begin..end-1 (dense)."""
+        ids, start, papers = self.ids, self.start, self.papers
+        first, paper_terms, paper_weights = by_paper
+        w_words = self.weights.get("words", 0.0)
+        w_topics = self.weights.get("topics", 0.0)
+        w_repo = self.weights.get("repo", 0.0)
+        w_acronym = self.weights.get("acronym", 0.0)
+        acronym, topic_ids = self.acronym, self.topic_ids
+        for a in range(begin, end):
+            lo, hi = first[a], first[a + 1]
+            partners = self.repo_partners.get(a, {})
+            if lo == hi and not partners:
+                continue
+            # Heaviest first (idf, a title word TITLE_BOOST times), ties by term: the words
+            # MoreLikeThis would query with.
+            weighted = sorted(zip(paper_weights[lo:hi], paper_terms[lo:hi], strict=True))
+            words, shares, chosen = {}, {}, []
+            total = walked = 0.0
+            acronyms = 0  # bits of the chosen terms that are acronyms
+            for minus_weight, term in weighted[:TERMS]:
+                if walked >= POOL:
+                    break
+                weight, bit = -minus_weight, 1 << len(chosen)
+                chosen.append(term)
+                total += weight
+                if term in acronym:
+                    acronyms |= bit
+                s, e = start[term], start[term + 1]
+                walked += e - s
+                get, share = words.get, shares.get
+                for b in papers[s:e]:
+                    words[b] = get(b, 0.0) + weight
+                    shares[b] = share(b, 0) | bit
+            words.pop(a, None)
+            pool = list(words)
+            if w_words and len(pool) > POOL_SCORED:
+                pool = nlargest(POOL_SCORED, pool, key=words.__getitem__)
+            pool = set(pool).union(partners)
+            if not pool:
+                continue
+            mine = self._topic_weights(a)
+            topic_total = sum(mine.values())
+            word_scale = w_words / total if total else 0.0
+            scores = {b: words.get(b, 0.0) * word_scale for b in pool}
+            if topic_total and w_topics:
+                scale, get = w_topics / topic_total, mine.get
+                for b in pool:
+                    q = topic_ids[b]
+                    if q:
+                        scores[b] += scale * (
+                            get(q & 0xFFFF, 0.0)
+                            + get(q >> 16 & 0xFFFF, 0.0)
+                            + get(q >> 32 & 0xFFFF, 0.0)
+                            + get(q >> 48, 0.0)
+                        )
+            for b in partners:
+                scores[b] += w_repo
+            if acronyms:
+                for b in pool:
+                    if shares.get(b, 0) & acronyms:
+                        scores[b] += w_acronym
+            best = sorted((-score, ids[b], b) for b, score in scores.items() if score > 0)
+            if not best:
+                continue
+            strongest = sorted(mine, key=lambda t: (-mine[t], t))
+            cache = {}  # parts of the reasons already written for this paper
+            for rank, (minus_score, other, b) in enumerate(best[:MAX_RELATED], start=1):
+                reasons = self._reasons(a, b, chosen, shares.get(b, 0), strongest, partners, cache)
+                yield ids[a], other, rank, round(-minus_score * 1000), reasons
+
+    def _topic_weights(self, paper):
+        """{topic id: idf x score} of the paper's strongest topics."""
+        tids, scores = _unpack(self.topic_ids[paper]), _unpack(self.topic_scores[paper])
+        return {
+            tid: self.topic_idf.get(tid, 0.0) * score
+            for tid, score in zip(tids, scores, strict=True)
+            if tid
+        }
+
+    def _reasons(self, a, b, chosen, bits, strongest, partners, cache):
+        """'words: ...; topics: ...; repo: ...; acronym: ...', each part only if shared.
+
+        Papers in one list often share the same words or topics: `cache` keeps the parts
+        written for the list so far, by which of the paper's terms and topics they share."""
+        parts = cache.get(bits)
+        if parts is None:
+            parts = cache[bits] = self._shared_words(a, chosen, bits)
+        words, acronyms = parts
+        theirs = _unpack(self.topic_ids[b])
+        shared = [t for t in strongest if t in theirs][:TOPICS_SHOWN]
+        topics = ""
+        if shared:
+            key = tuple(shared)
+            topics = cache.get(key)
+            if topics is None:
+                topics = cache[key] = "topics: " + ", ".join(self.topic_slug[t] for t in shared)
+        repo = partners.get(b)
+        return "; ".join(
+            part for part in (words, topics, repo and "repo: " + repo, acronyms) if part
+        )
+
+    def _shared_words(self, a, chosen, bits):
+        """('words: ...', 'acronym: ...') of the chosen terms in `bits`, heaviest first."""
+        words, acronyms = [], []
+        for i, term in enumerate(chosen):
+            if bits >> i & 1:
+                if term in self.acronym:
+                    acronyms.append(self.acronym[term])
+                elif len(words) < WORDS_SHOWN:
+                    words.append(self.surface[term])
+        return (
+            "words: " + ", ".join(words) if words else "",
+            "acronym: " + ", ".join(acronyms[:WORDS_SHOWN]) if acronyms else "",
+        )
+
+    def _load_surfaces(self):
+        """Each term as a reader wrote it (a stem: 'hardwar' -> 'hardware'): as the first
+        paper holding it writes it; the term itself where it is not found there."""
+        start, papers, terms = self.start, self.papers, self.terms
+        by_paper = {}
+        for term in range(len(terms)):
+            if start[term] < start[term + 1]:  # else in aliases only: never a reason
+                by_paper.setdefault(papers[start[term]], []).append(term)
+        self.surface = list(terms)
+        for paper in sorted(by_paper):
+            (text,) = self.conn.execute(
+                "SELECT title || ' ' || abstract FROM papers WHERE id = ?", (self.ids[paper],)
+            ).fetchone()
+            lower = text.lower()
+            if len(lower) != len(text):  # lower-casing moved the offsets (rare letters)
+                continue
+            for term in by_paper[paper]:
+                stem = terms[term]
+                # Porter stems keep the word's start, but for a final y that becomes i.
+                for prefix in (stem, stem[:-1] if stem.endswith("i") and len(stem) > 3 else ""):
+                    at = lower.find(prefix) if prefix else -1
+                    while at > 0 and lower[at - 1].isalnum():
+                        at = lower.find(prefix, at + 1)
+                    if at >= 0:
+                        self.surface[term] = _WORD.match(text, at).group()
+                        break
+
+
+_TOKENIZER = re.search(r"tokenize\s*=\s*(\"[^\"]*\")", schema_sql()).group(1)
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+
+
+def _stems(words):
+    """`words` as papers_fts indexes them (its tokenizer, from schema.sql)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"CREATE VIRTUAL TABLE words USING fts5(word, tokenize={_TOKENIZER})")
+        conn.executemany("INSERT INTO words (word) VALUES (?)", [(word,) for word in words])
+        conn.execute("CREATE VIRTUAL TABLE stems USING fts5vocab(words, 'row')")
+        return frozenset(term for (term,) in conn.execute("SELECT term FROM stems"))
+    finally:
+        conn.close()
+
+
+def _unpack(packed):
+    return (packed & 0xFFFF, packed >> 16 & 0xFFFF, packed >> 32 & 0xFFFF, packed >> 48)
