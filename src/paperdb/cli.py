@@ -303,11 +303,13 @@ def related_command(paper, db_path, as_json):
     """Show the papers to read next after PAPER (its id, or its title or a part of it).
 
     Each comes with what the two share: distinctive words, topics, a repository, an
-    acronym. They are computed by the build (the related_papers table). Examples:
+    acronym. They are computed by the build (the related_papers table).
 
-        paperdb related 1234567890
+    Examples:
 
-        paperdb related "Mamba: Linear-Time Sequence Modeling" --json
+    \b
+      paperdb related 1234567890     # the paper's id
+      paperdb related "Mamba: Linear-Time Sequence Modeling" --json
     """
     found = related_papers(open_database(db_path), paper)
     if as_json:

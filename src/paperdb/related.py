@@ -27,8 +27,8 @@ import tempfile
 from array import array
 from heapq import nlargest
 from itertools import islice
-from pathlib import Path
 
+from .database import connect_read_only
 from .errors import SearchError
 from .schema import schema_sql
 
@@ -101,7 +101,7 @@ def has_related(path):
     """Whether the papers.db at `path` holds related papers (not built with --no-related);
     None when it cannot be read (the caller's checks say why)."""
     try:
-        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+        conn = connect_read_only(path)
     except sqlite3.Error:
         return None
     try:
