@@ -219,7 +219,11 @@ def test_failure_mid_build_leaves_old_db_and_no_temp_file(tmp_path, monkeypatch)
     output, before = make_existing_db(tmp_path)
 
     def fail(self):
-        raise sqlite3.OperationalError("database or disk is full")
+        # A real SQLITE_FULL (the build tells it by its error code, not its text).
+        tiny = sqlite3.connect(":memory:")
+        tiny.execute("PRAGMA max_page_count = 2")
+        tiny.execute("CREATE TABLE t (x)")
+        tiny.execute("INSERT INTO t VALUES (zeroblob(100000))")
 
     monkeypatch.setattr("paperdb.writer.DatabaseWriter.index_full_text", fail)
     with pytest.raises(BuildError, match="disk is full") as refused:

@@ -91,102 +91,167 @@ def build(
     `related=False` leaves related_papers empty (related.py).
     """
     started = time.perf_counter()
-    output = Path(output)
-    result = BuildResult(output=output)
-    taxonomy = load_taxonomy(topics)
-
-    def warn(source, line, kind, message):
-        warning = BuildWarning(shown(source), line, kind, message)
-        result.warnings.append(warning)
-        if on_warning:
-            on_warning(warning)
-
-    stage = _Stopwatch(result.timings)
-    progress = on_progress or (lambda text: None)
-    epoch = _source_date_epoch()
+    run = _Run(Path(output), topics, force, related, on_warning, on_progress)
     found = discover(inputs)
-    result.skipped = found.skipped
-    input_paths = [path for path, _ in found.files]
-    claim(output, input_paths, force)  # refuse early; the writer checks again at the end
-    dumps = _inspect_all(found.files, skip_bad, warn)
-    if not dumps:
+    run.result.skipped = found.skipped
+    run.inputs = [path for path, _ in found.files]
+    claim(run.output, run.inputs, force)  # refuse early; the writer checks again at the end
+    run.dumps = _inspect_all(found.files, skip_bad, run.warn)
+    if not run.dumps:
         raise BuildError("no dump files to build from (looked for *.txt in the inputs given)")
-    stage("inspect")
-    input_warnings = list(result.warnings)
-
+    run.input_warnings = list(run.result.warnings)
+    run.stage("inspect")
     try:
-        if incremental and _update(
-            output,
-            dumps,
-            taxonomy,
-            input_warnings,
-            result,
-            warn,
-            stage,
-            progress,
-            inputs=input_paths,
-            force=force,
-            epoch=epoch,
-            related=related,
+        reason = _update(run) if incremental else None
+        if incremental and reason is None:
+            run.result.seconds = time.perf_counter() - started
+            return run.result
+        run.result.reason = reason or ""
+        _full_build(run, workers)
+    except sqlite3.Error as exc:
+        raise _database_error(run.output, exc) from None
+    except OSError as exc:
+        raise BuildError(f"{run.output}: {exc.strerror or exc}") from None
+    run.result.seconds = time.perf_counter() - started
+    return run.result
+
+
+class _Run:
+    """What one build works with: its output, inputs, taxonomy, and where it reports."""
+
+    def __init__(self, output, topics, force, related, on_warning, on_progress):
+        self.output, self.force, self.related = output, force, related
+        self.topics = topics  # the taxonomy's file as given (None: the bundled one)
+        self.taxonomy = load_taxonomy(topics)
+        self.result = BuildResult(output=output)
+        self.on_warning = on_warning
+        self.progress = on_progress or (lambda text: None)
+        self.stage = _Stopwatch(self.result.timings)
+        self.epoch = _source_date_epoch()
+        self.inputs, self.dumps, self.input_warnings = [], [], []
+
+    def warn(self, source, line, kind, message):
+        warning = BuildWarning(shown(source), line, kind, message)
+        self.result.warnings.append(warning)
+        if self.on_warning:
+            self.on_warning(warning)
+
+
+def _full_build(run, workers):
+    """Every dump read and every table written, into a new file that replaces `output`."""
+    result, dumps, progress, stage = run.result, run.dumps, run.progress, run.stage
+    del result.warnings[len(run.input_warnings) :]  # an update that gave up may have added some
+    with DatabaseWriter(run.output, inputs=run.inputs, force=run.force) as writer:
+        write_topics(writer, run.taxonomy)
+        listings = list(enumerate(dumps, start=1))
+        harvest_acronyms(writer, listings, progress)
+        expansions = write_acronyms(writer, count_acronyms(writer))
+        stage("acronyms")
+        input_bytes = sum(dump.bytes for dump in dumps)
+        expected_papers = input_bytes // BYTES_PER_PAPER + 1000
+        extractor = Extractor(
+            writer, lambda: Enricher(run.taxonomy, expansions), expected_papers // 4
+        )
+        if workers is None:
+            workers = default_workers(input_bytes)
+        queue = ExtractionQueue(extractor, workers, run.topics, expansions)
+        try:
+            for table, key in STAGED:
+                writer.stage(table, key)
+            builder = PaperTable(writer, run.warn, queue, progress, expected_papers)
+            for listing_id, dump in listings:
+                progress(f"reading {dump.name} ({listing_id}/{len(dumps)} files)")
+                builder.add_dump(listing_id, dump)
+            store_input_warnings(writer, dumps, run.input_warnings)
+            builder.finish()
+        finally:
+            queue.close()
+        store_overview(writer)
+        for table, _ in STAGED:
+            writer.unstage(table)
+        stage("papers_links_topics")
+        progress(f"building the full-text index of {builder.papers:,} papers")
+        writer.index_full_text()
+        stage("full_text_index")
+        progress("finding related papers")
+        write_related(writer, run.related)
+        stage("related_papers")
+        result.files = len(dumps)
+        result.occurrences = builder.occurrences
+        result.papers = builder.papers
+        _write_build_info(writer, dumps, result, run.epoch)
+        writer.commit()
+        result.notes = writer.notes
+        stage("commit")
+
+
+def _update(run):
+    """Update `output` from the dumps that changed, in place of a full build.
+
+    None when done (result.mode says 'incremental' or 'unchanged'), else the reason a full
+    build is needed.
+    """
+    output, dumps, result = run.output, run.dumps, run.result
+    if not output.is_file():
+        return f"no {output} to update yet"
+    dump_paths = {shown(dump.path) for dump in dumps}
+    file_warnings = [w for w in run.input_warnings if w.source not in dump_paths]
+    try:
+        # Planned from `output` itself only to learn that nothing changed: then no copy is made.
+        changes = plan_update(output, dumps, run.taxonomy)
+        if (
+            changes.nothing
+            and sorted(map(str, file_warnings)) == changes.file_warnings
+            and has_related(output) == run.related
         ):
-            result.seconds = time.perf_counter() - started
-            return result
-        del result.warnings[len(input_warnings) :]
-        with DatabaseWriter(output, inputs=input_paths, force=force) as writer:
-            write_topics(writer, taxonomy)
-            listings = list(enumerate(dumps, start=1))
-            harvest_acronyms(writer, listings, progress)
-            expansions = write_acronyms(writer, count_acronyms(writer))
-            stage("acronyms")
-            input_bytes = sum(dump.bytes for dump in dumps)
-            expected_papers = input_bytes // BYTES_PER_PAPER + 1000
-            extractor = Extractor(
-                writer, lambda: Enricher(taxonomy, expansions), expected_papers // 4
-            )
-            if workers is None:
-                workers = default_workers(input_bytes)
-            queue = ExtractionQueue(extractor, workers, topics, expansions)
-            try:
-                for table, key in STAGED:
-                    writer.stage(table, key)
-                builder = PaperTable(writer, warn, queue, progress, expected_papers)
-                for listing_id, dump in listings:
-                    progress(f"reading {dump.name} ({listing_id}/{len(dumps)} files)")
-                    builder.add_dump(listing_id, dump)
-                store_input_warnings(writer, dumps, input_warnings)
-                builder.finish()
-            finally:
-                queue.close()
+            check_base(output, output)
+            result.mode, result.reason = "unchanged", "no dump changed"
+            _counts_from(output, result)
+            return None
+        with DatabaseWriter(output, update=True, inputs=run.inputs, force=run.force) as writer:
+            # Another build may have replaced `output` since: the copy is what gets updated,
+            # so the copy is what is checked and planned from.
+            check_base(writer.temp_path, output)
+            changes = plan_update(output, dumps, run.taxonomy, source=writer.temp_path)
+            fresh_paths = {shown(dump.path) for _, dump in changes.fresh}
+            Update(writer, changes, dumps, run.taxonomy, run.warn, run.progress).run()
             store_overview(writer)
-            for table, _ in STAGED:
-                writer.unstage(table)
-            stage("papers_links_topics")
-            progress(f"building the full-text index of {builder.papers:,} papers")
-            writer.index_full_text()
-            stage("full_text_index")
-            progress("finding related papers")
-            write_related(writer, related)
-            stage("related_papers")
+            ours = [w for w in run.input_warnings if w.source in fresh_paths]
+            store_input_warnings(writer, dumps, ours + file_warnings)
+            finish_warnings(writer)
+            run.stage("update")
+            write_related(writer, run.related)
+            run.stage("related_papers")
             result.files = len(dumps)
-            result.occurrences = builder.occurrences
-            result.papers = builder.papers
-            _write_build_info(writer, dumps, result, epoch)
+            (result.occurrences,) = writer.execute("SELECT count(*) FROM paper_listings").fetchone()
+            (result.papers,) = writer.execute("SELECT count(*) FROM papers").fetchone()
+            result.warnings = _stored_warnings(writer)
+            writer.execute("DELETE FROM build_info")
+            _write_build_info(writer, dumps, result, run.epoch)
             writer.commit()
             result.notes = writer.notes
-            stage("commit")
-    except sqlite3.Error as exc:
-        where = ""
-        if "full" in str(exc):
-            # The staged tables (DatabaseWriter.stage) grow in SQLite's temporary folder.
-            where = (
-                f" (in {output.parent}, or in SQLite's temporary folder:"
-                " SQLITE_TMPDIR, TMPDIR or /var/tmp)"
-            )
-        raise BuildError(f"{output}: database error while building: {exc}{where}") from None
-    except OSError as exc:
-        raise BuildError(f"{output}: {exc.strerror or exc}") from None
-    result.seconds = time.perf_counter() - started
-    return result
+            run.stage("commit")
+    except FullBuildNeeded as exc:
+        return str(exc)
+    except sqlite3.DatabaseError as exc:
+        # Damage the quick checks cannot see (they read no page of text) shows up here.
+        if (exc.sqlite_errorname or "").startswith("SQLITE_CORRUPT"):
+            return f"{output} is damaged: {exc}"
+        raise
+    result.mode, result.reason = "incremental", changes.summary()
+    return None
+
+
+def _database_error(output, exc):
+    """The BuildError for an SQLite error while writing `output`."""
+    where = ""
+    if getattr(exc, "sqlite_errorname", None) == "SQLITE_FULL":
+        # The staged tables (DatabaseWriter.stage) grow in SQLite's temporary folder.
+        where = (
+            f" (in {output.parent}, or in SQLite's temporary folder:"
+            " SQLITE_TMPDIR, TMPDIR or /var/tmp)"
+        )
+    return BuildError(f"{output}: database error while building: {exc}{where}")
 
 
 class _Stopwatch:
@@ -200,75 +265,6 @@ class _Stopwatch:
         now = time.perf_counter()
         self.timings[name] = round(now - self.last, 3)
         self.last = now
-
-
-def _update(
-    output,
-    dumps,
-    taxonomy,
-    input_warnings,
-    result,
-    warn,
-    stage,
-    progress,
-    *,
-    inputs,
-    force,
-    epoch,
-    related,
-):
-    """Update `output` in place of a full build; False (with result.reason) if it can't be."""
-    if not output.is_file():
-        result.reason = f"no {output} to update yet"
-        return False
-    dump_paths = {shown(dump.path) for dump in dumps}
-    file_warnings = [w for w in input_warnings if w.source not in dump_paths]
-    try:
-        # Planned from `output` itself only to learn that nothing changed: then no copy is made.
-        changes = plan_update(output, dumps, taxonomy)
-        if (
-            changes.nothing
-            and sorted(map(str, file_warnings)) == changes.file_warnings
-            and has_related(output) == related
-        ):
-            check_base(output, output)
-            result.mode, result.reason = "unchanged", "no dump changed"
-            _counts_from(output, result)
-            return True
-        with DatabaseWriter(output, update=True, inputs=inputs, force=force) as writer:
-            # Another build may have replaced `output` since: the copy is what gets updated,
-            # so the copy is what is checked and planned from.
-            check_base(writer.temp_path, output)
-            changes = plan_update(output, dumps, taxonomy, source=writer.temp_path)
-            fresh_paths = {shown(dump.path) for _, dump in changes.fresh}
-            Update(writer, changes, dumps, taxonomy, warn, progress).run()
-            store_overview(writer)
-            ours = [w for w in input_warnings if w.source in fresh_paths]
-            store_input_warnings(writer, dumps, ours + file_warnings)
-            finish_warnings(writer)
-            stage("update")
-            write_related(writer, related)
-            stage("related_papers")
-            result.files = len(dumps)
-            (result.occurrences,) = writer.execute("SELECT count(*) FROM paper_listings").fetchone()
-            (result.papers,) = writer.execute("SELECT count(*) FROM papers").fetchone()
-            result.warnings = _stored_warnings(writer)
-            writer.execute("DELETE FROM build_info")
-            _write_build_info(writer, dumps, result, epoch)
-            writer.commit()
-            result.notes = writer.notes
-            stage("commit")
-    except FullBuildNeeded as exc:
-        result.reason = str(exc)
-        return False
-    except sqlite3.DatabaseError as exc:
-        # Damage the quick checks cannot see (they read no page of text) shows up here.
-        if not (exc.sqlite_errorname or "").startswith("SQLITE_CORRUPT"):
-            raise
-        result.reason = f"{output} is damaged: {exc}"
-        return False
-    result.mode, result.reason = "incremental", changes.summary()
-    return True
 
 
 def _counts_from(output, result):
