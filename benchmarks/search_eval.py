@@ -103,6 +103,48 @@ def evaluate(db_path, judged):
     return rows
 
 
+# Each judged acronym query beside its long form, typed as a reader might (not always as the
+# corpus defines it: "rotary position embedding" against the corpus's "positional embeddings").
+LONG_FORMS = {
+    "LoRA": "low-rank adaptation",
+    "MoE": "mixture of experts",
+    "NAS": "neural architecture search",
+    "SSM": "state space models",
+    "NeRF": "neural radiance fields",
+    "CoT": "chain of thought",
+    "CLIP": "contrastive language-image pre-training",
+    "RoPE": "rotary position embedding",
+}
+
+
+def pair_rows(db_path, judged):
+    """[(acronym, long form, its nDCG@10, the long form's)] against the acronym's judgments."""
+    db = open_database(db_path)
+    rows = []
+    for item in judged:
+        long_form = LONG_FORMS.get(item["query"])
+        if long_form:
+            pair = [
+                score([hit.title for hit in search(db, q, limit=K)], item["judgments"])[0]
+                for q in (item["query"], long_form)
+            ]
+            rows.append((item["query"], long_form, *pair))
+    return rows
+
+
+def pair_report(pairs):
+    lines = [
+        "",
+        "Acronym and long form, nDCG@10 through the CLI against the acronym query's judgments:",
+        "",
+        "| acronym | long form | acronym nDCG | long form nDCG | gap |",
+        "|---|---|---|---|---|",
+    ]
+    for short, long_form, a, b in pairs:
+        lines.append(f"| {short} | {long_form} | {a:.2f} | {b:.2f} | {abs(a - b):.2f} |")
+    return "\n".join(lines) + "\n"
+
+
 def averages(rows, system):
     scored = [r[system] for r in rows if r[system] is not None]
     if not scored:
@@ -165,7 +207,8 @@ def main():
             db_path = Path(tmp) / "papers.db"
             build([ROOT / "tests" / "fixtures" / "dumps"], db_path)
         rows = evaluate(db_path, judged)
-    text = report(rows)
+        pairs = pair_rows(db_path, judged)
+    text = report(rows) + pair_report(pairs)
     if args.queries:
         text += "\n| query | category | split | cli nDCG | cli recall |\n|---|---|---|---|---|\n"
         for r in rows:

@@ -385,6 +385,15 @@ def test_extrapolat_prefix_reaches_past_porters_stem(db):
     assert len(search(db, "extrapolat*", limit=20)) >= 5
 
 
+def test_an_acronym_and_its_long_form_score_within_005(seed_db):
+    """Each judged acronym query against its long form typed as a reader might, on the
+    acronym's judgments (benchmarks/search_eval.py LONG_FORMS)."""
+    judged = json.loads(search_eval.JUDGED.read_text())["queries"]
+    pairs = search_eval.pair_rows(seed_db, judged)
+    assert len(pairs) == len(search_eval.LONG_FORMS)
+    assert [(short, round(abs(a - b), 2)) for short, _, a, b in pairs if abs(a - b) > 0.05] == []
+
+
 @pytest.mark.parametrize(
     "long_form, short",
     [("low-rank adapters", "LoRA"), ("mixture of experts", "MoE"),

@@ -140,7 +140,12 @@ def _units(db, terms):
             merged = type(terms[i])(words)
             spellings = dict.fromkeys([" ".join(words), defined, short])
             fts = "(" + " OR ".join(quote(s) for s in spellings) + ")"
-            units.append(Unit(term=merged, fts=fts))
+            # The short form counts as written ("NAS", not the "nas" of another word).
+            long_forms = "|".join(_spelled(f) for f in dict.fromkeys([" ".join(words), defined]))
+            exact = re.compile(
+                rf"(?<![^\W_]){re.escape(short)}(?:s|es)?(?![^\W_])|(?i:(?<![^\W_])(?:{long_forms}))"
+            )
+            units.append(Unit(term=merged, fts=fts, exact=exact))
             i += width
             continue
         units.append(_unit(terms[i], _long_form_of(db, terms[i])))
@@ -172,8 +177,7 @@ def _unit(term, long_form=None):
         word = re.escape(term.words[0])
         exact = re.compile(rf"(?<![^\W_]){word}(?:s|es)?(?![^\W_])")
     if long_form:
-        spelled = r"[\s-]+".join(re.escape(_crude_stem(w)) + r"\w*" for w in long_form.split())
-        exact = re.compile(rf"{exact.pattern}|(?i:(?<![^\W_]){spelled})")
+        exact = re.compile(rf"{exact.pattern}|(?i:(?<![^\W_]){_spelled(long_form)})")
         return Unit(term=term, fts=f"({term.fts()} OR {quote(long_form)})", exact=exact)
     return Unit(term=term, fts=term.fts(), exact=exact)
 
@@ -211,6 +215,11 @@ LONG_FORM_WORDS = (2, 6)  # the shortest and longest long forms looked up
 _SUFFIXES = ("ations", "ation", "ers", "er", "ings", "ing", "es", "s", "ed", "al")
 MIN_HEAD = 2  # letters of a first word's stem worth a lookup
 MAX_LONG_FORMS = 2_000  # long forms sharing a first word's stem, read at most
+
+
+def _spelled(long_form):
+    """A pattern for the long form's words, whatever their endings, apart or hyphenated."""
+    return r"[\s-]+".join(re.escape(_crude_stem(w)) + r"\w*" for w in long_form.split())
 
 
 def _stems(words):
