@@ -134,6 +134,23 @@ def test_fts_index_is_complete(seed_db, seed_conn):
     assert indexed == matching > 5
 
 
+def test_the_file_has_no_free_pages_and_an_index_equal_to_a_rebuild(tmp_path, monkeypatch):
+    # A small pending-terms buffer splits the index into many segments, as a large corpus
+    # does: merging them in the file itself left their pages free.
+    monkeypatch.setattr("paperdb.writer.FTS_HASH_BYTES", 64 * 1024)
+    output = tmp_path / "papers.db"
+    build([SEEDS], output)
+    conn = sqlite3.connect(output)
+    assert rows(conn, "PRAGMA freelist_count") == [(0,)]
+    conn.execute("INSERT INTO papers_fts(papers_fts, rank) VALUES ('integrity-check', 1)")
+    query = "SELECT rowid, rank FROM papers_fts WHERE papers_fts MATCH ? ORDER BY rank, rowid"
+    built = {word: rows(conn, query, word) for word in ("mamba", "diffusion", "code")}
+    conn.execute("INSERT INTO papers_fts(papers_fts) VALUES ('rebuild')")
+    assert {word: rows(conn, query, word) for word in built} == built
+    assert all(built.values())
+    conn.close()
+
+
 @pytest.mark.parametrize("workers", [0, 2])
 def test_same_title_different_abstracts_keeps_the_longer_and_warns(tmp_path, workers):
     lines = seed_lines("001")[:6]  # header, 2 papers

@@ -8,6 +8,7 @@ What may be replaced, and the journals to settle first, are output.py's rules.
 import contextlib
 import fcntl
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -22,6 +23,8 @@ from .schema import schema_sql
 
 BATCH_ROWS = 5000
 FTS_HASH_BYTES = 32 * 1024 * 1024
+FTS_INDEX_SHADOWS = ("data", "idx", "docsize")  # papers_fts_config keeps its own settings
+_FTS_TOKENIZE = re.compile(r"""tokenize\s*=\s*("[^"]*"|'[^']*')""")
 TEMP_SUFFIX = ".tmp"
 BIRTH_SUFFIX = ".new"  # a temporary file before it is locked (see create_temp_file)
 ORPHAN_BIRTH_SECONDS = 3600
@@ -200,19 +203,55 @@ class DatabaseWriter:
             self.db.conn.executemany(sql, rows)
 
     def index_full_text(self):
-        """Fill papers_fts from papers, then merge it into one segment for fast queries."""
+        """Fill papers_fts from papers, merged into one segment, leaving no free pages.
+
+        Merging the index ('optimize') frees the pages of the segments it merges: built in
+        the file itself, that left 28 MB of free pages at 100k papers. So the index is
+        built in a scratch database (SQLite's own temporary file, deleted when detached or
+        when the process dies), as a contentless table with the same columns and tokenizer,
+        and its rows are copied into papers_fts's shadow tables, where they fill pages at
+        the end of the file. Papers go in rowid order, as a 'rebuild' reads them: the rows
+        are those a rebuild and optimize in place give (only the structure's change counter
+        differs). Measured at 100k: the same time as in place, against +1.0-1.3 s for a
+        VACUUM afterwards.
+        """
         self.flush()
-        # A larger pending-terms buffer means fewer, larger segments to merge; the floor
-        # benchmark measured builds 27-30% faster with 64 MiB. 32 MiB keeps most of that and
-        # the peak memory of a 1M-paper build under 250 MB. The setting only matters while
-        # writing; it is put back afterwards so a user's own inserts use the default.
-        self.db.execute(
-            "INSERT INTO papers_fts(papers_fts, rank) VALUES ('hashsize', ?)", [FTS_HASH_BYTES]
+        conn = self.db.conn
+        conn.commit()  # ATTACH cannot run inside a transaction
+        (fts_sql,) = conn.execute(
+            "SELECT sql FROM main.sqlite_master WHERE name = 'papers_fts'"
+        ).fetchone()
+        tokenize = _FTS_TOKENIZE.search(fts_sql).group(0)
+        columns = [row[1] for row in conn.execute("PRAGMA main.table_info(papers_fts)")]
+        (page_size,) = conn.execute("PRAGMA main.page_size").fetchone()
+        conn.execute("ATTACH DATABASE '' AS fts_scratch")
+        conn.execute(f"PRAGMA fts_scratch.page_size = {int(page_size)}")
+        conn.execute("PRAGMA fts_scratch.journal_mode = OFF")
+        conn.execute(
+            f"CREATE VIRTUAL TABLE fts_scratch.papers_fts USING fts5("
+            f"{', '.join(columns)}, content='', {tokenize})"
         )
-        papers = self.db["papers"]
-        papers.rebuild_fts()
-        papers.optimize()
-        self.db.execute("DELETE FROM papers_fts_config WHERE k = 'hashsize'")
+        with conn:
+            # A larger pending-terms buffer means fewer, larger segments to merge; the
+            # floor benchmark measured builds 27-30% faster with 64 MiB. 32 MiB keeps
+            # most of that and the peak memory of a 1M-paper build under 250 MB.
+            conn.execute(
+                "INSERT INTO fts_scratch.papers_fts(papers_fts, rank) VALUES ('hashsize', ?)",
+                [FTS_HASH_BYTES],
+            )
+            conn.execute(
+                f"INSERT INTO fts_scratch.papers_fts(rowid, {', '.join(columns)})"
+                f" SELECT id, {', '.join(columns)} FROM main.papers ORDER BY id"
+            )
+            conn.execute("INSERT INTO fts_scratch.papers_fts(papers_fts) VALUES ('optimize')")
+        with conn:
+            for shadow in FTS_INDEX_SHADOWS:
+                conn.execute(f"DELETE FROM main.papers_fts_{shadow}")
+                conn.execute(
+                    f"INSERT INTO main.papers_fts_{shadow}"
+                    f" SELECT * FROM fts_scratch.papers_fts_{shadow}"
+                )
+        conn.execute("DETACH DATABASE fts_scratch")
 
     def commit(self):
         """Finish the file and atomically put it in place of the output."""
