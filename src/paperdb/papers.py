@@ -11,6 +11,15 @@ from .reader import MAX_LINE_BYTES, read_lines
 from .writer import BATCH_ROWS
 
 PROGRESS_EVERY = 2000  # occurrences between progress reports
+LISTING_COLUMNS = (
+    "paper_id",
+    "listing_id",
+    "position",
+    "line",
+    "abstract_line",
+    "title",
+    "abstract",
+)
 
 
 class PaperTable:
@@ -118,17 +127,18 @@ class PaperTable:
 
     def _add_listing_row(self, pid, listing_id, occurrence, title_here, abstract_here):
         """The occurrence, with its title and abstract where they are not the paper's."""
-        self.writer.add(
+        self.writer.add_values(
             "paper_listings",
-            {
-                "paper_id": pid,
-                "listing_id": listing_id,
-                "position": occurrence.position,
-                "line": occurrence.title_line,
-                "abstract_line": occurrence.abstract_line,
-                "title": title_here,
-                "abstract": abstract_here,
-            },
+            LISTING_COLUMNS,
+            (
+                pid,
+                listing_id,
+                occurrence.position,
+                occurrence.title_line,
+                occurrence.abstract_line,
+                title_here,
+                abstract_here,
+            ),
         )
 
     def _write_extracted(self, written):
