@@ -290,7 +290,13 @@ def main():
         help="extra arguments for paperdb's builds, e.g. --build-args=--no-related",
     )
     parser.add_argument("--write", type=Path, help="report file (default: WORK/benchmarks.md)")
+    parser.add_argument(
+        "--shared", type=Path, help="the project's shared/ folder (default: ../shared)"
+    )
     args = parser.parse_args()
+    if args.shared:
+        global SHARED_BENCH
+        SHARED_BENCH = args.shared / "bench"
     write = args.write or args.work / "benchmarks.md"
     if not (SHARED_BENCH / "lower_bound.py").exists():
         raise SystemExit(f"needs the floor benchmark in {SHARED_BENCH}")
