@@ -23,6 +23,7 @@ from .schema import schema_sql
 
 BATCH_ROWS = 5000
 FTS_HASH_BYTES = 32 * 1024 * 1024
+SCRATCH_CACHE_KIB = -2000  # SQLite's default page cache, in KiB (negative)
 FTS_INDEX_SHADOWS = ("data", "idx", "docsize")  # papers_fts_config keeps its own settings
 _FTS_TOKENIZE = re.compile(r"""tokenize\s*=\s*("[^"]*"|'[^']*')""")
 TEMP_SUFFIX = ".tmp"
@@ -234,6 +235,9 @@ class DatabaseWriter:
         (page_size,) = conn.execute("PRAGMA main.page_size").fetchone()
         conn.execute("ATTACH DATABASE '' AS fts_scratch")
         conn.execute(f"PRAGMA fts_scratch.page_size = {int(page_size)}")
+        # Set again after the page size: SQLite sized the default cache (2,000 KiB) in pages
+        # of the old size, which made it 8 MiB of 16 KiB pages.
+        conn.execute(f"PRAGMA fts_scratch.cache_size = {SCRATCH_CACHE_KIB}")
         conn.execute("PRAGMA fts_scratch.journal_mode = OFF")
         conn.execute(
             f"CREATE VIRTUAL TABLE fts_scratch.papers_fts USING fts5("
