@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""paperdb against the floor, side by side in one run: build time, peak memory, file size,
-search latency. Writes docs/PERFORMANCE.md.
+"""paperdb against the floor, side by side in one run: build time and CPU, peak memory, file
+size and free pages, search latency. Prints a report in Markdown and writes it to --write
+(bench-work/benchmarks.md; docs/PERFORMANCE.md quotes it).
 
     python benchmarks/run_benchmarks.py                      # 10k and 100k papers, 3 runs each
     python benchmarks/run_benchmarks.py --sizes 1000000 --reps 3
 
 The floor is ../shared/bench/lower_bound.py (the leanest stdlib builder); corpora come from
 ../shared/bench/gen_corpus.py (deterministic by --seed) and are cached in --work. Every
-build runs as its own process; its wall time, and its peak RSS from wait4(), are taken
-from outside. Search latency runs the fixed query list of ../shared/bench/query_bench.py:
+build runs as its own process; its wall time, its CPU time (user + system, of the
+process and of its worker processes, from wait4()) and its peak memory are taken from
+outside. Search latency runs the fixed query list of ../shared/bench/query_bench.py:
 the floor's plain bm25 top-20 with snippet on the floor's database, paperdb's own search
 path (paperdb.search.search, top 20 with snippet and listings) and sqlite-utils'
 table.search() on paperdb's database. Figures are medians over --reps runs.
@@ -38,7 +40,10 @@ SHARED_BENCH = ROOT.parent / "shared" / "bench"
 
 
 def run_process(command):
-    """(wall seconds, peak RSS in MB) of a command run as a child process.
+    """(wall seconds, peak RSS in MB, CPU seconds) of a command run as a child process.
+
+    CPU is user + system time from wait4(), which includes the descendants the process
+    waited for (the extraction workers, which a build always joins).
 
     The peak is the larger of the process's own peak RSS (wait4) and the highest sum of
     PSS over the process and its descendants (worker processes), sampled every 100 ms. PSS
@@ -55,7 +60,8 @@ def run_process(command):
     sampler.join()
     if status != 0:
         raise SystemExit(f"failed: {' '.join(map(str, command))}\n{process.stderr.read().decode()}")
-    return wall, max(usage.ru_maxrss, tree_peak[0]) / 1024
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, max(usage.ru_maxrss, tree_peak[0]) / 1024, cpu
 
 
 def _sample_tree_rss(root, peak):
@@ -154,7 +160,15 @@ def query_figures(floor_db, ours_db, reps):
     }
 
 
-def measure(work, papers, reps, query_reps, seed):
+def free_pages(db):
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute("PRAGMA freelist_count").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def measure(work, papers, reps, query_reps, seed, build_args=()):
     folder = corpus(work, papers, seed)
     input_bytes = sum(p.stat().st_size for p in folder.glob("*.txt"))
     floor_db, ours_db = work / f"floor{papers}.db", work / f"ours{papers}.db"
@@ -168,17 +182,21 @@ def measure(work, papers, reps, query_reps, seed):
         )  # fmt: skip
         ours_runs.append(
             run_process([sys.executable, str(ROOT / "build_db.py"), str(folder), "-o",
-                         str(ours_db), "-q"])
+                         str(ours_db), "-q", *build_args])
         )  # fmt: skip
     row = {
         "papers": papers,
         "input_mb": input_bytes / 1e6,
-        "floor_s": statistics.median(w for w, _ in floor_runs),
-        "ours_s": statistics.median(w for w, _ in ours_runs),
-        "floor_rss": statistics.median(m for _, m in floor_runs),
-        "ours_rss": statistics.median(m for _, m in ours_runs),
+        "floor_s": statistics.median(w for w, _, _ in floor_runs),
+        "ours_s": statistics.median(w for w, _, _ in ours_runs),
+        "floor_cpu": statistics.median(c for _, _, c in floor_runs),
+        "ours_cpu": statistics.median(c for _, _, c in ours_runs),
+        "floor_rss": statistics.median(m for _, m, _ in floor_runs),
+        "ours_rss": statistics.median(m for _, m, _ in ours_runs),
         "floor_mb": floor_db.stat().st_size / 1e6,
         "ours_mb": ours_db.stat().st_size / 1e6,
+        "floor_free": free_pages(floor_db),
+        "ours_free": free_pages(ours_db),
     }
     row.update(query_figures(floor_db, ours_db, query_reps))
     return row
@@ -190,7 +208,7 @@ def seeds_build(reps):
     command = [sys.executable, str(ROOT / "build_db.py"), str(seeds), "-o", str(output), "-q"]
     runs = [run_process(command) for _ in range(reps)]
     output.unlink(missing_ok=True)
-    return statistics.median(w for w, _ in runs)
+    return statistics.median(w for w, _, _ in runs)
 
 
 def machine():
@@ -204,40 +222,57 @@ def machine():
     return f"{os.cpu_count()} × {model}, {memory:.0f} GiB RAM, Python {platform.python_version()}"
 
 
-def report(rows, seeds_seconds, reps, query_reps):
+def report(rows, seeds_seconds, reps, query_reps, command):
     lines = [
-        "# Performance",
+        "# Benchmarks",
         "",
-        f"Measured {datetime.date.today().isoformat()} with `python benchmarks/run_benchmarks.py`"
-        f" (medians of {reps} builds, queries {query_reps}× each after a warm-up).",
+        f"Measured {datetime.date.today().isoformat()} with `{command}`"
+        f" (medians of {reps} builds, alternating with the floor; queries {query_reps}× each"
+        " after a warm-up).",
         f"Machine: {machine()}. SQLite {sqlite3.sqlite_version}.",
         "",
         f"The bundled dumps (898 occurrences) build in {seeds_seconds:.2f} s as a whole process.",
         "",
-        "| papers | input | floor build | paperdb build | ratio | floor peak RSS | paperdb peak RSS"
-        " | floor file | paperdb file |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "Build: wall time, CPU time (user + system, all processes), peak memory:",
+        "",
+        "| papers | input | floor build | paperdb build | ratio | floor CPU | paperdb CPU | ratio"
+        " | floor peak | paperdb peak |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        ratio = r["ours_s"] / r["floor_s"]
         lines.append(
             f"| {r['papers']:,} | {r['input_mb']:.0f} MB | {r['floor_s']:.2f} s"
-            f" | {r['ours_s']:.2f} s | {ratio:.2f}× | {r['floor_rss']:.0f} MB"
-            f" | {r['ours_rss']:.0f} MB | {r['floor_mb']:.0f} MB | {r['ours_mb']:.0f} MB |"
+            f" | {r['ours_s']:.2f} s | {r['ours_s'] / r['floor_s']:.2f}×"
+            f" | {r['floor_cpu']:.2f} s | {r['ours_cpu']:.2f} s"
+            f" | {r['ours_cpu'] / r['floor_cpu']:.2f}×"
+            f" | {r['floor_rss']:.0f} MB | {r['ours_rss']:.0f} MB |"
+        )
+    lines += [
+        "",
+        "File size and free pages (`PRAGMA freelist_count`):",
+        "",
+        "| papers | floor file | paperdb file | ratio | floor free pages | paperdb free pages |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['papers']:,} | {r['floor_mb']:.0f} MB | {r['ours_mb']:.0f} MB"
+            f" | {r['ours_mb'] / r['floor_mb']:.2f}× | {r['floor_free']:,} | {r['ours_free']:,} |"
         )
     lines += [
         "",
         "Search over the 33 fixed queries of `../shared/bench/query_bench.py`, top 20 with"
         " snippet (ms, p50 / p95):",
         "",
-        "| papers | floor plain bm25 | paperdb search | sqlite-utils table.search() |",
-        "|---|---|---|---|",
+        "| papers | floor plain bm25 | paperdb search | sqlite-utils table.search()"
+        " | paperdb p95 / floor p95 |",
+        "|---|---|---|---|---|",
     ]
     for r in rows:
         cells = " | ".join(
             f"{r[k][0]:.1f} / {r[k][1]:.1f}" for k in ("floor", "ours", "sqlite-utils")
         )
-        lines.append(f"| {r['papers']:,} | {cells} |")
+        lines.append(f"| {r['papers']:,} | {cells} | {r['ours'][1] / r['floor'][1]:.2f}× |")
     return "\n".join(lines) + "\n"
 
 
@@ -248,17 +283,33 @@ def main():
     parser.add_argument("--query-reps", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=ROOT / "bench-work")
-    parser.add_argument("--write", type=Path, default=ROOT / "docs" / "PERFORMANCE.md")
+    parser.add_argument(
+        "--build-args",
+        nargs="*",
+        default=[],
+        help="extra arguments for paperdb's builds, e.g. --build-args=--no-related",
+    )
+    parser.add_argument("--write", type=Path, help="report file (default: WORK/benchmarks.md)")
+    parser.add_argument(
+        "--shared", type=Path, help="the project's shared/ folder (default: ../shared)"
+    )
     args = parser.parse_args()
+    if args.shared:
+        global SHARED_BENCH
+        SHARED_BENCH = args.shared / "bench"
+    write = args.write or args.work / "benchmarks.md"
     if not (SHARED_BENCH / "lower_bound.py").exists():
         raise SystemExit(f"needs the floor benchmark in {SHARED_BENCH}")
     args.work.mkdir(parents=True, exist_ok=True)
     rows = []
     for papers in args.sizes:
-        rows.append(measure(args.work, papers, args.reps, args.query_reps, args.seed))
+        rows.append(
+            measure(args.work, papers, args.reps, args.query_reps, args.seed, args.build_args)
+        )
         print(rows[-1], file=sys.stderr)
-    text = report(rows, seeds_build(5), args.reps, args.query_reps)
-    args.write.write_text(text)
+    command = "python benchmarks/run_benchmarks.py " + " ".join(sys.argv[1:])
+    text = report(rows, seeds_build(5), args.reps, args.query_reps, command.strip())
+    write.write_text(text)
     print(text)
 
 

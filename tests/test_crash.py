@@ -45,33 +45,33 @@ from pathlib import Path
 point, build_db = sys.argv[1], sys.argv[2]
 sys.argv = [build_db, *sys.argv[3:]]
 sys.path.insert(0, str(Path(build_db).resolve().parent / "src"))
-import sqlite_utils.db
-
-Table = sqlite_utils.db.Table
 
 
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-if point == "fts-rebuild":  # in the middle of FTS5's 'rebuild' statement
-    rebuild_fts = Table.rebuild_fts
+if point in ("fts-rebuild", "fts-optimize"):
+    import paperdb.writer
 
-    def killing_rebuild_fts(self, *args, **kwargs):
-        calls = []
+    index_full_text = paperdb.writer.DatabaseWriter.index_full_text
 
-        def progress():
-            calls.append(1)
-            if len(calls) == 40:
-                die()
-            return 0
+    def killing_index_full_text(self):
+        if point == "fts-rebuild":  # in the middle of filling the index
+            calls = []
 
-        self.db.conn.set_progress_handler(progress, 50)
-        return rebuild_fts(self, *args, **kwargs)
+            def progress():
+                calls.append(1)
+                if len(calls) == 40:
+                    die()
+                return 0
 
-    Table.rebuild_fts = killing_rebuild_fts
-elif point == "fts-optimize":  # the index is rebuilt, not yet merged or committed
-    Table.optimize = lambda self, *args, **kwargs: die()
+            self.db.conn.set_progress_handler(progress, 50)
+        else:  # the index is filled, not yet merged, copied in or committed
+            self.db.conn.set_trace_callback(lambda sql: "'optimize'" in sql and die())
+        return index_full_text(self)
+
+    paperdb.writer.DatabaseWriter.index_full_text = killing_index_full_text
 elif point == "before-rename":  # the temporary file is complete and fsynced
     os.replace = lambda *args, **kwargs: die()
 elif point == "after-rename":  # the new database is in place, the folder not yet fsynced

@@ -80,6 +80,14 @@ def test_acronyms_are_case_sensitive(acronym, text, expected):
     assert sum(phrases.find(text).get("t", {}).values()) == expected
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)))
+def test_ascii_text_normalises_as_any_text_does(text):
+    """ASCII text takes a faster path (bytes); it must give what the general one gives."""
+    general = " " + " ".join(text.translate(textmatch._SEPARATORS).split()) + " "
+    assert text.isascii() and textmatch.normalize(text) == general
+
+
 def nested_by_comparing_every_pair(phrases):
     """PhraseSet's table of phrases held in longer ones of their label, computed as it first
     was: every phrase of a label against every other (quadratic)."""

@@ -18,9 +18,27 @@ LIMIT 1
 
 
 def extract(enricher, title, abstract):
-    """(topic assignments, aliases, links) of one paper: pure, so it can run in a worker."""
+    """(topic rows, aliases, repository mentions, link rows) of one paper.
+
+    Pure, so it can run in a worker, and made of plain tuples and strings: they cross
+    from the workers pickled, and a tuple unpickles about 6 times faster than a dataclass
+    (2.5 against 14.6 µs a paper, issue 19). The tuples are in the column order of
+    TOPIC_COLUMNS, RepoMention's fields and LINK_COLUMNS, after the paper id.
+    """
     assignments, aliases = enricher.enrich(title, abstract)
-    return assignments, aliases, extract_links(f"{title} {abstract}", title)
+    repos, links = [], []
+    for found in extract_links(f"{title} {abstract}", title):
+        if isinstance(found, RepoMention):
+            repos.append((found.owner, found.name, found.path, found.as_written))
+        else:
+            links.append((found.url, found.host, found.kind, found.as_written))
+    return [tuple(assignment) for assignment in assignments], aliases, repos, links
+
+
+TOPIC_COLUMNS = ("paper_id", "topic_id", "score", "evidence")
+PAPER_REPO_COLUMNS = ("paper_id", "repo_id", "url_as_written", "path")
+LINK_COLUMNS = ("paper_id", "url", "host", "kind", "url_as_written")
+REPO_COLUMNS = ("id", "owner", "name", "full_name", "url")
 
 
 class Extractor:
@@ -44,40 +62,20 @@ class Extractor:
         """Write the paper's links and topics; returns its search aliases for its row."""
         return self.write(pid, *extract(self.enricher, title, abstract))
 
-    def write(self, pid, assignments, aliases, found_links):
+    def write(self, pid, topics, aliases, repos, links):
         """Write what extract() found in a paper; returns its aliases."""
-        for assignment in assignments:
-            self.writer.add(
-                "paper_topics",
-                {
-                    "paper_id": pid,
-                    "topic_id": assignment.topic_id,
-                    "score": assignment.score,
-                    "evidence": assignment.evidence,
-                },
+        add = self.writer.add_values
+        for topic in topics:
+            add("paper_topics", TOPIC_COLUMNS, (pid, *topic))
+        for repo in repos:
+            mention = RepoMention(*repo)
+            add(
+                "paper_repos",
+                PAPER_REPO_COLUMNS,
+                (pid, self._repo_id(mention), mention.as_written, mention.path),
             )
-        for found in found_links:
-            if isinstance(found, RepoMention):
-                self.writer.add(
-                    "paper_repos",
-                    {
-                        "paper_id": pid,
-                        "repo_id": self._repo_id(found),
-                        "url_as_written": found.as_written,
-                        "path": found.path,
-                    },
-                )
-            else:
-                self.writer.add(
-                    "links",
-                    {
-                        "paper_id": pid,
-                        "url": found.url,
-                        "host": found.host,
-                        "kind": found.kind,
-                        "url_as_written": found.as_written,
-                    },
-                )
+        for link in links:
+            add("links", LINK_COLUMNS, (pid, *link))
         return aliases
 
     def replace(self, pid, title, abstract):
@@ -108,15 +106,10 @@ class Extractor:
         if known:
             return rid
         self.taken_ids.add(rid)
-        self.writer.add(
+        self.writer.add_values(
             "repos",
-            {
-                "id": rid,
-                "owner": mention.owner,
-                "name": mention.name,
-                "full_name": mention.full_name,
-                "url": mention.url,
-            },
+            REPO_COLUMNS,
+            (rid, mention.owner, mention.name, mention.full_name, mention.url),
         )
         return rid
 

@@ -33,6 +33,7 @@ from .errors import DatabaseError
 from .extract import Extractor
 from .identity import repo_key, stable_id, title_key
 from .papers import (
+    PAPER_LISTING_COLUMNS,
     Place,
     Text,
     add_warning,
@@ -404,7 +405,7 @@ class _Reparse:
         self.affected.add(pid)
         # Its own text for now: Update._replay keeps it only where it is not the paper's.
         row = listing_row(pid, listing_id, occurrence, occurrence.title, occurrence.abstract)
-        self.writer.add("paper_listings", row)
+        self.writer.add_values("paper_listings", PAPER_LISTING_COLUMNS, row)
 
 
 def _refuse_if_collision(writer, ident, key, *, removing=False, table="papers"):

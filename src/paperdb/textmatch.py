@@ -21,8 +21,12 @@ from collections import defaultdict
 import ahocorasick
 
 _WORD = re.compile(r"[^\W_]+")
-_SEPARATORS = str.maketrans(
-    {ch: " " for ch in string.punctuation + "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00b7"}
+_SEPARATOR_CHARS = string.punctuation + "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00b7"
+_SEPARATORS = str.maketrans({ch: " " for ch in _SEPARATOR_CHARS})
+# The same for ASCII text as bytes, where translate and split run about twice as fast. str.split()
+# also splits at the ASCII controls 0x1c-0x1f, which bytes.split() keeps: they become spaces.
+_ASCII_SEPARATORS = bytes(
+    32 if chr(i) in _SEPARATOR_CHARS or 0x1C <= i <= 0x1F else i for i in range(256)
 )
 
 
@@ -32,6 +36,10 @@ def words(text):
 
 def normalize(text):
     """' words separated by single spaces ': the form both text and phrases are matched in."""
+    if text.isascii():
+        return (
+            b" " + b" ".join(text.encode().translate(_ASCII_SEPARATORS).split()) + b" "
+        ).decode()
     return " " + " ".join(text.translate(_SEPARATORS).split()) + " "
 
 

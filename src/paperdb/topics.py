@@ -19,6 +19,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import TaxonomyError
 from .textmatch import PhraseSet
@@ -44,8 +45,7 @@ class Topic:
     acronyms: tuple
 
 
-@dataclass(frozen=True)
-class Assignment:
+class Assignment(NamedTuple):
     topic_id: int
     score: int
     evidence: str  # 'title: Mamba; abstract: Mamba ×3, SSM; via: child-slug' (see README)
