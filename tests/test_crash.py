@@ -442,13 +442,20 @@ def test_full_disk_simulated_with_max_page_count(old_db, seed_db, monkeypatch, f
     """The temporary database may not grow past a fraction of a full build's pages."""
     output, before = old_db
     limit = int(page_count(seed_db) * fraction)
-    init = DatabaseWriter.__init__
+    init, connect = DatabaseWriter.__init__, DatabaseWriter._connect
 
     def small_disk_init(self, *args, **kwargs):
         init(self, *args, **kwargs)
+        self.small_disk = True
         self.db.execute(f"PRAGMA max_page_count = {limit}")
 
+    def small_disk_connect(self):  # the limit is per connection: the writer's later ones too
+        connect(self)
+        if getattr(self, "small_disk", False):
+            self.db.execute(f"PRAGMA max_page_count = {limit}")
+
     monkeypatch.setattr(DatabaseWriter, "__init__", small_disk_init)
+    monkeypatch.setattr(DatabaseWriter, "_connect", small_disk_connect)
     result = invoke_build(SEEDS, "-o", output)
     assert_refused(
         result,

@@ -179,7 +179,7 @@ def _full_build(run, workers):
         result.files = len(dumps)
         result.occurrences = builder.occurrences
         result.papers = builder.papers
-        _write_build_info(writer, dumps, result, run.epoch)
+        _write_build_info(writer, dumps, result, run.epoch, run.related)
         writer.commit()
         result.notes = writer.notes
         stage("commit")
@@ -227,7 +227,7 @@ def _update(run):
             (result.papers,) = writer.execute("SELECT count(*) FROM papers").fetchone()
             result.warnings = _stored_warnings(writer)
             writer.execute("DELETE FROM build_info")
-            _write_build_info(writer, dumps, result, run.epoch)
+            _write_build_info(writer, dumps, result, run.epoch, run.related)
             writer.commit()
             result.notes = writer.notes
             run.stage("commit")
@@ -338,8 +338,9 @@ def _inspect_all(files, skip_bad, warn):
     return dumps
 
 
-def _write_build_info(writer, dumps, result, epoch):
+def _write_build_info(writer, dumps, result, epoch, related):
     info = {
+        "related": "yes" if related else "no",  # --no-related, told apart from "none found"
         "tool_version": __version__,
         "schema_version": str(schema_version()),
         "sqlite_version": sqlite3.sqlite_version,

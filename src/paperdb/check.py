@@ -43,6 +43,7 @@ COUNT_KEYS = {
     "warnings": "build_warnings",
 }
 VERSION_KEYS = ("tool_version", "schema_version", "sqlite_version")
+RELATED_KEY = "related"  # 'yes', or 'no' for a build with --no-related
 BUILT_AT = "built_at"
 # PEP 440, as far as paperdb's own versions go ('0.3.1', '1.0rc1', '0.0.0+checkout')
 TOOL_VERSION = re.compile(
@@ -363,12 +364,14 @@ def _build_info(db, path):
         problems.append(
             f"build_info: sqlite_version is not an SQLite 3 version: {sqlite_version!r}"
         )
+    if info.get(RELATED_KEY, "yes") not in ("yes", "no"):
+        problems.append(f"build_info: {RELATED_KEY} is not yes or no: {info[RELATED_KEY]!r}")
     if BUILT_AT in info and not _utc_time(info[BUILT_AT]):
         problems.append(
             f"build_info: {BUILT_AT} is not a time like 2024-03-14T12:00:00Z: {info[BUILT_AT]!r}"
         )
     if db.version == version and tool in (None, __version__):
-        expected = {*VERSION_KEYS, *(count_key(table) for table in counted)}
+        expected = {*VERSION_KEYS, RELATED_KEY, *(count_key(table) for table in counted)}
         missing = sorted(expected - info.keys())
         if missing:
             problems.append(f"build_info: no {_listed(missing)} {_word(missing, 'key')}")

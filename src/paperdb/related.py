@@ -98,14 +98,16 @@ def write_related(writer, enabled=True):
 
 
 def has_related(path):
-    """Whether the papers.db at `path` holds related papers (not built with --no-related);
-    None when it cannot be read (the caller's checks say why)."""
+    """Whether the papers.db at `path` was built with related papers (not --no-related);
+    None when it cannot be read (the caller's checks say why). A build with them may have
+    found none, so build_info says which."""
     try:
         conn = connect_read_only(path)
     except sqlite3.Error:
         return None
     try:
-        return conn.execute("SELECT 1 FROM related_papers LIMIT 1").fetchone() is not None
+        said = conn.execute("SELECT value FROM build_info WHERE key = 'related'").fetchone()
+        return said == ("yes",) if said else None
     except sqlite3.Error:
         return None
     finally:

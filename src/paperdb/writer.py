@@ -121,18 +121,21 @@ class DatabaseWriter:
                 ) from None
         self._buffers = {}
         self._staged = {}  # table -> key, for tables written through a TEMP table (stage())
-        self.db = sqlite_utils.Database(self.temp_path)
         try:
-            # The file is private until renamed into place, so the journal and fsyncs that
-            # protect a live database would only slow the build; durability comes from the
-            # single fsync + rename in commit().
-            self.db.execute("PRAGMA journal_mode = OFF")
-            self.db.execute("PRAGMA synchronous = OFF")
+            self._connect()
             if not update:
                 self.db.conn.executescript(schema_sql())
         except sqlite3.Error as exc:
             self.discard()
             raise BuildError(f"{self.output}: cannot create the database: {exc}") from None
+
+    def _connect(self):
+        self.db = sqlite_utils.Database(self.temp_path)
+        # The file is private until renamed into place, so the journal and fsyncs that
+        # protect a live database would only slow the build; durability comes from the
+        # single fsync + rename in commit().
+        self.db.execute("PRAGMA journal_mode = OFF")
+        self.db.execute("PRAGMA synchronous = OFF")
 
     def __enter__(self):
         return self
@@ -264,6 +267,11 @@ class DatabaseWriter:
                     f" SELECT * FROM fts_scratch.papers_fts_{shadow}"
                 )
         conn.execute("DETACH DATABASE fts_scratch")
+        # FTS5 keeps the index structure it last read, per connection, and reloads it only
+        # when another connection commits: this one would go on reading the index as it was
+        # before the copy (empty), as the related-papers pass did. A new connection reads it.
+        self.db.close()
+        self._connect()
 
     def commit(self):
         """Finish the file and atomically put it in place of the output."""
