@@ -491,9 +491,9 @@ def test_abstract_conflict_with_a_paper_already_written_names_where_its_abstract
     tmp_path, monkeypatch
 ):
     """The kept abstract's place is found after the paper's row left the insert buffer."""
-    import paperdb.papers
+    import paperdb.writer
 
-    monkeypatch.setattr(paperdb.papers, "BATCH_ROWS", 1)
+    monkeypatch.setattr(paperdb.writer, "BATCH_ROWS", 1)
     first = conflict_dump(tmp_path, "a.txt", 2, BASE)
     second = conflict_dump(tmp_path, "b.txt", 1, LONGER)
     third = conflict_dump(tmp_path, "c.txt", 0, BASE)
@@ -502,3 +502,18 @@ def test_abstract_conflict_with_a_paper_already_written_names_where_its_abstract
         f"{second}:6: " + conflict(LONG_TITLE, "b.txt:6", LONGER, "a.txt:8", BASE),
         f"{third}:4: " + conflict(LONG_TITLE, "b.txt:6", LONGER, "c.txt:4", BASE),
     ]
+
+
+def test_the_writer_reads_and_changes_its_own_queued_rows(tmp_path):
+    """A caller never flushes to stay correct: a statement naming a table first writes the
+    rows queued for it, and only those (other tables keep theirs queued)."""
+    with DatabaseWriter(tmp_path / "papers.db") as writer:
+        writer.add_values("build_info", ("key", "value"), ("a", "1"))
+        acronym = ("MoE", "mixture of experts", 1, 1)
+        writer.add_values("acronyms", ("short", "long", "papers", "used_for_search"), acronym)
+        assert writer.execute("SELECT key, value FROM build_info").fetchall() == [("a", "1")]
+        writer.executemany("UPDATE build_info SET value = ? WHERE key = ?", [("2", "a")])
+        assert writer.execute("SELECT value FROM build_info").fetchall() == [("2",)]
+        assert writer.db.conn.execute("SELECT count(*) FROM acronyms").fetchone() == (0,)
+        assert writer.read_connection().execute("SELECT * FROM acronyms").fetchall() == [acronym]
+        writer.discard()

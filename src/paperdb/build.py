@@ -354,9 +354,8 @@ def _write_build_info(writer, dumps, result, epoch, related):
         info["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
     for dump in dumps:
         info[f"source_sha256:{dump.name}"] = dump.sha256
-    writer.flush()
     # Every other table's rows too, so that `paperdb check` finds rows deleted from any table.
-    for table in counted_tables(writer.db.conn):
+    for table in counted_tables(writer.read_connection()):
         key = count_key(table)
         if key not in info:
             (rows,) = writer.execute(f'SELECT count(*) FROM "{table}"').fetchone()

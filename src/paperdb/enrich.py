@@ -42,7 +42,6 @@ def harvest_acronyms(writer, listings, progress):
 
 def count_acronyms(writer):
     """The stored definitions counted: a text found in several dumps counts once."""
-    writer.flush("acronym_definitions")
     rows = writer.execute(
         "SELECT short, long, count(DISTINCT text_hash) FROM acronym_definitions"
         " GROUP BY short, long"

@@ -92,6 +92,9 @@ class Extractor:
             self.writer.execute(f"DELETE FROM {table} WHERE paper_id = ?", (pid,))
 
     def repos_of(self, pid):
+        # The writer flushes what a read names (paper_repos); writing every queued table here
+        # too keeps an update's pages in the order earlier versions wrote them, so files stay
+        # byte-identical across versions (the rows are the same either way).
         self.writer.flush()
         rows = self.writer.execute("SELECT repo_id FROM paper_repos WHERE paper_id = ?", (pid,))
         return {repo_id for (repo_id,) in rows}
@@ -114,7 +117,6 @@ class Extractor:
         return rid
 
     def _stored_key(self, rid):
-        self.writer.flush("repos")
         row = self.writer.execute("SELECT full_name FROM repos WHERE id = ?", (rid,)).fetchone()
         return None if row is None else (repo_key(row[0]), True)
 
@@ -125,7 +127,6 @@ class Extractor:
         replaced, or an incremental build) need this: for the others, the first mention
         written is already the first in paper order.
         """
-        self.writer.flush()
         for rid in sorted(self.touched_repos):
             first = self.writer.execute(FIRST_MENTION, (rid,)).fetchone()
             if first is None:

@@ -185,7 +185,6 @@ class Update:
             self.progress(f"reading {dump.name}")
             add = partial(reader.add, listing_id)
             read += read_dump(self.writer, listing_id, dump, self._warn, add, self.progress, read)
-        self.writer.flush()
         affected |= reader.affected
         for number, pid in enumerate(sorted(affected), start=1):
             if number % 2000 == 0:
@@ -362,7 +361,6 @@ class Update:
         removing an unmentioned one (extractor.finish) would leave another one off its id.
 
         Every repository a replayed paper mentions is among the touched ones."""
-        self.writer.flush()
         for rid in sorted(self.extractor.touched_repos):
             (full_name,) = self.writer.execute(
                 "SELECT full_name FROM repos WHERE id = ?", (rid,)

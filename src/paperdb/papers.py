@@ -13,7 +13,6 @@ from .identity import IdSet, claim_id, slug, title_key
 from .links import skipped_links
 from .parser import DumpParser, Occurrence, shorten
 from .reader import MAX_LINE_BYTES, read_lines
-from .writer import BATCH_ROWS
 
 PROGRESS_EVERY = 2000  # occurrences between progress reports
 PAPER_LISTING_COLUMNS = (
@@ -214,7 +213,6 @@ class PaperTable:
         self.extractions = extractions  # a parallel.ExtractionQueue
         self.seen = IdSet(expected_papers)  # ids of papers already written (or queued)
         self.pending = {}  # id -> row for papers whose extraction is not written yet
-        self.queued = {}  # id -> row for papers still in the insert buffer
         self.extra_occurrences = {}  # id -> occurrences beyond the first
         self.listing_names = {}
         self.occurrences = 0
@@ -259,10 +257,7 @@ class PaperTable:
         for pid, aliases in written:
             row = self.pending.pop(pid)
             row["aliases"] = aliases
-            self.queued[pid] = row
             self.writer.add("papers", row)
-            if len(self.queued) >= BATCH_ROWS:
-                self._flush_papers()
 
     def _resolve(self, key):
         """The id for this title key, and the stored paper if it was seen before."""
@@ -275,8 +270,6 @@ class PaperTable:
     def _stored(self, pid):
         if pid in self.pending:
             return self.pending[pid]
-        if pid in self.queued:
-            return self.queued[pid]
         row = self.writer.execute(
             "SELECT title, abstract, first_listing_id FROM papers WHERE id = ?", (pid,)
         ).fetchone()
@@ -297,8 +290,6 @@ class PaperTable:
         # Rare: write what is queued, then change the stored rows. The occurrences so far
         # showed the old abstract, which is no longer the paper's.
         self._write_extracted(self.extractions.drain())
-        self._flush_papers()
-        self.writer.flush("paper_listings")
         self.writer.execute(
             "UPDATE paper_listings SET abstract = ? WHERE paper_id = ? AND abstract IS NULL",
             (kept.abstract, pid),
@@ -314,28 +305,17 @@ class PaperTable:
 
         Only a strictly longer abstract replaces the kept one, so no occurrence before
         that one showed the same text. Asked only on a conflict, from the database rather
-        than a place remembered for every paper; rows reach it in occurrence order, so a
-        row found there is the first, and only when none is does the buffer go in.
+        than a place remembered for every paper (the writer writes the queued rows first).
         """
         query = (
             "SELECT listing_id, abstract_line FROM paper_listings"
             " WHERE paper_id = ? AND abstract IS NULL ORDER BY listing_id, position LIMIT 1"
         )
-        found = self.writer.execute(query, (pid,)).fetchone()
-        if found is None:
-            self.writer.flush("paper_listings")
-            found = self.writer.execute(query, (pid,)).fetchone()
-        listing_id, line = found
+        listing_id, line = self.writer.execute(query, (pid,)).fetchone()
         return Place(listing_id, self.listing_names[listing_id], line)
-
-    def _flush_papers(self):
-        self.writer.flush("papers")
-        self.queued.clear()
 
     def finish(self):
         self._write_extracted(self.extractions.drain())
-        self._flush_papers()
-        self.writer.flush()
         self.writer.executemany(
             "UPDATE papers SET listing_count = ? WHERE id = ?",
             [(count, pid) for pid, count in sorted(self.extra_occurrences.items())],
@@ -362,7 +342,6 @@ def finish_warnings(writer):
     The order does not depend on when a warning was found, so a full and an incremental
     build give the same rows.
     """
-    writer.flush("build_warnings")
     writer.execute(
         "CREATE TEMP TABLE sorted_warnings AS SELECT listing_id, line, kind, message, paper_id"
         " FROM build_warnings ORDER BY listing_id IS NULL, listing_id, line IS NOT NULL, line,"

@@ -83,10 +83,9 @@ def related_rows(conn, weights=None):
 def write_related(writer, enabled=True):
     """Replace related_papers with the rows for the database `writer` holds (none when not
     `enabled`: `paperdb build --no-related`)."""
-    writer.flush()
     writer.execute("DELETE FROM related_papers")
     if enabled:
-        rows = related_rows(writer.db.conn)
+        rows = related_rows(writer.read_connection())
         # In batches, each inserted before the next is ranked: no statement is left running
         # on the connection when the ranking drops its temporary tables at the end.
         while batch := list(islice(rows, BATCH_ROWS)):

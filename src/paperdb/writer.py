@@ -208,11 +208,26 @@ class DatabaseWriter:
         self.execute(f"DROP TABLE temp.{table}")
 
     def execute(self, sql, params=()):
+        """Run a statement; the queued rows of every table it names are written first, so a
+        read sees what was added and a change applies to it too."""
+        self._flush_named(sql)
         return self.db.execute(sql, params)
 
     def executemany(self, sql, rows):
+        self._flush_named(sql)
         with self.db.conn:
             self.db.conn.executemany(sql, rows)
+
+    def read_connection(self):
+        """The sqlite3 connection, for a reader that needs it whole, with every queued row
+        written."""
+        self.flush()
+        return self.db.conn
+
+    def _flush_named(self, sql):
+        for name, buffer in self._buffers.items():
+            if buffer.rows and re.search(rf"\b{name}\b", sql):
+                self.flush(name)
 
     def index_full_text(self):
         """Fill papers_fts from papers, merged into one segment, leaving no free pages.
