@@ -25,6 +25,7 @@ import re
 import sqlite3
 import tempfile
 from array import array
+from bisect import bisect_left
 from heapq import nlargest
 from itertools import islice
 
@@ -283,18 +284,22 @@ class _Ranker:
         self.topic_slug = dict(conn.execute("SELECT id, slug FROM topics"))
         self.topic_ids = array("Q", bytes(8 * n))
         self.topic_scores = array("Q", bytes(8 * n))
-        current, kept = None, 0
+        # By paper id, not through related_dense: the join doubled this read's time.
+        ids, topic_ids, topic_scores = self.ids, self.topic_ids, self.topic_scores
         rows = conn.execute(
-            "SELECT related_dense.n, topic_id, score FROM paper_topics"
-            " JOIN temp.related_dense ON related_dense.id = paper_id"
-            " WHERE topic_id BETWEEN 1 AND 65535 ORDER BY related_dense.n, score DESC, topic_id"
+            "SELECT paper_id, topic_id, score FROM paper_topics WHERE topic_id BETWEEN 1 AND 65535"
+            " ORDER BY paper_id, score DESC, topic_id"
         )
-        for paper, tid, score in rows:
-            if paper != current:
-                current, kept = paper, 0
+        paper, current, kept = 0, None, TOPICS_KEPT
+        for pid, tid, score in rows:
+            if pid != current:
+                current, kept = pid, 0
+                paper = bisect_left(ids, pid, paper)
+                if paper == n or ids[paper] != pid:
+                    kept = TOPICS_KEPT  # not a paper: `paperdb check` reports the row
             if kept < TOPICS_KEPT:
-                self.topic_ids[paper] |= tid << (16 * kept)
-                self.topic_scores[paper] |= min(score, 255) << (16 * kept)
+                topic_ids[paper] |= tid << (16 * kept)
+                topic_scores[paper] |= min(score, 255) << (16 * kept)
                 kept += 1
 
     def _load_repos(self):
