@@ -423,9 +423,9 @@ class _Ranker:
                             + get(q >> 32 & 0xFFFF, 0.0)
                             + get(q >> 48, 0.0)
                         )
-                if b in partners:
+                if partners and b in partners:
                     score += w_repo
-                if acronyms and share(b, 0) & acronyms:
+                if w_acronym and acronyms and share(b, 0) & acronyms:
                     score += w_acronym
                 if score > 0:
                     best.append((-score, ids[b], b))
