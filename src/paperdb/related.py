@@ -18,12 +18,9 @@ from paperdb.related import related_rows
 rows = related_rows(conn)  # (paper_id, related_id, rank, score, reasons), in key order
 """
 
-import marshal
 import math
-import os
 import re
 import sqlite3
-import tempfile
 from array import array
 from bisect import bisect_left
 from heapq import nlargest
@@ -43,10 +40,6 @@ TITLE_BOOST = 2.0
 TOPICS_KEPT = 4  # a paper's strongest topics, packed 16 bits each into one 64-bit integer
 WORDS_SHOWN = 3  # in reasons
 TOPICS_SHOWN = 2
-# Papers from which the ranking is split between two processes (a fork costs ~0.1 s), and
-# the share this process ranks: it also writes every row.
-PARALLEL_FROM = 20_000
-PARENT_SHARE = 0.4
 # English words too common to say what a paper is about (a small corpus holds some of them
 # in few papers), stemmed by the index's own tokenizer (_stems). Numbers are left out too.
 STOP_WORDS = """a about above after again against all also am among an and any are as at be because
@@ -171,53 +164,12 @@ class _Ranker:
         conn = self.conn
         try:
             self._load()
-            by_paper = self._by_paper()
-            n = len(self.ids)
-            if n >= PARALLEL_FROM and hasattr(os, "fork") and (os.cpu_count() or 1) > 1:
-                yield from self._ranked_in_two(by_paper)
-            else:
-                yield from self._ranked(by_paper, 0, n)
+            yield from self._ranked(self._by_paper())
         finally:
             for table in ("related_terms", "related_dense"):
                 conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
             for table in ("related_vocab", "related_instance"):
                 conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
-
-    def _ranked_in_two(self, by_paper):
-        """The papers after the first PARENT_SHARE ranked in a forked process, on the other
-        core (this one also writes every row to the file: it takes the smaller share).
-
-        Each paper's list depends only on the arrays loaded before the fork, so the rows
-        are those one process gives. The child touches no SQLite connection (one must not
-        cross a fork): it writes its rows to a temporary file, read once this half is done.
-        """
-        n = len(self.ids)
-        half = int(n * PARENT_SHARE)
-        with tempfile.TemporaryFile() as spool:
-            child = os.fork()
-            if child == 0:
-                status = 1
-                try:
-                    rows = self._ranked(by_paper, half, n)
-                    while batch := list(islice(rows, BATCH_ROWS)):
-                        marshal.dump(batch, spool)
-                    spool.flush()
-                    status = 0
-                finally:
-                    os._exit(status)
-            try:
-                yield from self._ranked(by_paper, 0, half)
-            finally:
-                _, status = os.waitpid(child, 0)
-            if status != 0:
-                raise RuntimeError(f"the process ranking related papers failed ({status})")
-            spool.seek(0)
-            while True:
-                try:
-                    batch = marshal.load(spool)
-                except EOFError:
-                    return
-                yield from map(tuple, batch)
 
     def _load(self):
         conn = self.conn
@@ -346,8 +298,8 @@ class _Ranker:
                 fill[paper] = slot + 1
         return first, terms, weights
 
-    def _ranked(self, by_paper, begin, end):
-        """(paper_id, related_id, rank, score, reasons) of papers begin..end-1 (dense).
+    def _ranked(self, by_paper):
+        """(paper_id, related_id, rank, score, reasons) of every paper, in id order.
 
         This loop is most of the stage's time (once per paper): everything it uses is a
         local name, and the reasons are written for the listed papers only."""
@@ -360,7 +312,7 @@ class _Ranker:
         acronym, topic_ids, topic_scores = self.acronym, self.topic_ids, self.topic_scores
         topic_idf, topic_slug, surface = self.topic_idf, self.topic_slug, self.surface
         repo_partners, no_partners = self.repo_partners, {}
-        for a in range(begin, end):
+        for a in range(len(ids)):
             lo, hi = first[a], first[a + 1]
             partners = repo_partners.get(a, no_partners)
             if lo == hi and not partners:
