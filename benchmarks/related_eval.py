@@ -2,6 +2,7 @@
 """Related-papers quality on the judged set: nDCG@5 and precision@5, per split and signal.
 
     python benchmarks/related_eval.py [--db papers.db] [--judged FILE] [--tune]
+    python benchmarks/related_eval.py --pool MAX_DF TERMS POOL [--scored POOL_SCORED]
     python benchmarks/related_eval.py --cost CORPUS [--reps 3] [--out FOLDER]
 
 The judged set (tests/fixtures/related_judgments.json) grades, for 54 seed papers of the
@@ -81,6 +82,12 @@ def main():
         metavar=("MAX_DF", "TERMS", "POOL"),
         help="measure with another candidate pool than related.py's",
     )
+    parser.add_argument(
+        "--scored",
+        type=int,
+        metavar="POOL_SCORED",
+        help="score this many of the pool's candidates on every signal (related.py's: 30)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench-work")
     args = parser.parse_args()
     if args.cost:
@@ -88,7 +95,12 @@ def main():
         return
     if args.pool:
         related.MAX_DF, related.TERMS, related.POOL = args.pool
-    print(f"candidate pool: MAX_DF {related.MAX_DF}, TERMS {related.TERMS}, POOL {related.POOL}")
+    if args.scored:
+        related.POOL_SCORED = args.scored
+    print(
+        f"candidate pool: MAX_DF {related.MAX_DF}, TERMS {related.TERMS}, POOL {related.POOL},"
+        f" POOL_SCORED {related.POOL_SCORED}"
+    )
     seeds = json.loads(args.judged.read_text(encoding="utf-8"))["seeds"]
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db

@@ -1,7 +1,6 @@
 """related_papers (issue 18): what each paper relates to, why, and where it is shown."""
 
 import json
-import os
 import shutil
 import sqlite3
 import urllib.parse
@@ -12,7 +11,6 @@ from click.testing import CliRunner
 from conftest import SEED_NAMES, write_dump
 from test_datasette import running_datasette
 
-from paperdb import related
 from paperdb.build import build
 from paperdb.check import check_database
 from paperdb.cli import cli
@@ -103,16 +101,6 @@ def test_ranks_follow_the_score_and_reasons_are_never_empty(seed_conn):
 
 def test_the_rows_are_computed_again_the_same(seed_db, seed_conn):
     assert list(related_rows(seed_conn)) == rows(seed_db)
-
-
-def test_two_processes_rank_as_one(seed_db, seed_conn, monkeypatch):
-    monkeypatch.setattr(related, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(related, "BATCH_ROWS", 1000)
-    forks = []
-    real_fork = os.fork
-    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
-    assert list(related_rows(seed_conn)) == rows(seed_db)
-    assert forks == [1]
 
 
 def test_an_incremental_build_gives_the_full_builds_table(tmp_path, seeds_copy):

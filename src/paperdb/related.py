@@ -18,13 +18,11 @@ from paperdb.related import related_rows
 rows = related_rows(conn)  # (paper_id, related_id, rank, score, reasons), in key order
 """
 
-import marshal
 import math
-import os
 import re
 import sqlite3
-import tempfile
 from array import array
+from bisect import bisect_left
 from heapq import nlargest
 from itertools import islice
 
@@ -42,10 +40,6 @@ TITLE_BOOST = 2.0
 TOPICS_KEPT = 4  # a paper's strongest topics, packed 16 bits each into one 64-bit integer
 WORDS_SHOWN = 3  # in reasons
 TOPICS_SHOWN = 2
-# Papers from which the ranking is split between two processes (a fork costs ~0.1 s), and
-# the share this process ranks: it also writes every row.
-PARALLEL_FROM = 20_000
-PARENT_SHARE = 0.4
 # English words too common to say what a paper is about (a small corpus holds some of them
 # in few papers), stemmed by the index's own tokenizer (_stems). Numbers are left out too.
 STOP_WORDS = """a about above after again against all also am among an and any are as at be because
@@ -171,53 +165,12 @@ class _Ranker:
         conn = self.conn
         try:
             self._load()
-            by_paper = self._by_paper()
-            n = len(self.ids)
-            if n >= PARALLEL_FROM and hasattr(os, "fork") and (os.cpu_count() or 1) > 1:
-                yield from self._ranked_in_two(by_paper)
-            else:
-                yield from self._ranked(by_paper, 0, n)
+            yield from self._ranked(self._by_paper())
         finally:
             for table in ("related_terms", "related_dense"):
                 conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
             for table in ("related_vocab", "related_instance"):
                 conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
-
-    def _ranked_in_two(self, by_paper):
-        """The papers after the first PARENT_SHARE ranked in a forked process, on the other
-        core (this one also writes every row to the file: it takes the smaller share).
-
-        Each paper's list depends only on the arrays loaded before the fork, so the rows
-        are those one process gives. The child touches no SQLite connection (one must not
-        cross a fork): it writes its rows to a temporary file, read once this half is done.
-        """
-        n = len(self.ids)
-        half = int(n * PARENT_SHARE)
-        with tempfile.TemporaryFile() as spool:
-            child = os.fork()
-            if child == 0:
-                status = 1
-                try:
-                    rows = self._ranked(by_paper, half, n)
-                    while batch := list(islice(rows, BATCH_ROWS)):
-                        marshal.dump(batch, spool)
-                    spool.flush()
-                    status = 0
-                finally:
-                    os._exit(status)
-            try:
-                yield from self._ranked(by_paper, 0, half)
-            finally:
-                _, status = os.waitpid(child, 0)
-            if status != 0:
-                raise RuntimeError(f"the process ranking related papers failed ({status})")
-            spool.seek(0)
-            while True:
-                try:
-                    batch = marshal.load(spool)
-                except EOFError:
-                    return
-                yield from map(tuple, batch)
 
     def _load(self):
         conn = self.conn
@@ -284,18 +237,22 @@ class _Ranker:
         self.topic_slug = dict(conn.execute("SELECT id, slug FROM topics"))
         self.topic_ids = array("Q", bytes(8 * n))
         self.topic_scores = array("Q", bytes(8 * n))
-        current, kept = None, 0
+        # By paper id, not through related_dense: the join doubled this read's time.
+        ids, topic_ids, topic_scores = self.ids, self.topic_ids, self.topic_scores
         rows = conn.execute(
-            "SELECT related_dense.n, topic_id, score FROM paper_topics"
-            " JOIN temp.related_dense ON related_dense.id = paper_id"
-            " WHERE topic_id BETWEEN 1 AND 65535 ORDER BY related_dense.n, score DESC, topic_id"
+            "SELECT paper_id, topic_id, score FROM paper_topics WHERE topic_id BETWEEN 1 AND 65535"
+            " ORDER BY paper_id, score DESC, topic_id"
         )
-        for paper, tid, score in rows:
-            if paper != current:
-                current, kept = paper, 0
+        paper, current, kept = 0, None, TOPICS_KEPT
+        for pid, tid, score in rows:
+            if pid != current:
+                current, kept = pid, 0
+                paper = bisect_left(ids, pid, paper)
+                if paper == n or ids[paper] != pid:
+                    kept = TOPICS_KEPT  # not a paper: `paperdb check` reports the row
             if kept < TOPICS_KEPT:
-                self.topic_ids[paper] |= tid << (16 * kept)
-                self.topic_scores[paper] |= min(score, 255) << (16 * kept)
+                topic_ids[paper] |= tid << (16 * kept)
+                topic_scores[paper] |= min(score, 255) << (16 * kept)
                 kept += 1
 
     def _load_repos(self):
@@ -342,23 +299,31 @@ class _Ranker:
                 fill[paper] = slot + 1
         return first, terms, weights
 
-    def _ranked(self, by_paper, begin, end):
-        """(paper_id, related_id, rank, score, reasons) of papers begin..end-1 (dense)."""
+    def _ranked(self, by_paper):
+        """(paper_id, related_id, rank, score, reasons) of every paper, in id order.
+
+        This loop is most of the stage's time (once per paper): everything it uses is a
+        local name, and the reasons are written for the listed papers only."""
         ids, start, papers = self.ids, self.start, self.papers
         first, paper_terms, paper_weights = by_paper
         w_words = self.weights.get("words", 0.0)
         w_topics = self.weights.get("topics", 0.0)
         w_repo = self.weights.get("repo", 0.0)
         w_acronym = self.weights.get("acronym", 0.0)
-        acronym, topic_ids = self.acronym, self.topic_ids
-        for a in range(begin, end):
+        acronym, topic_ids, topic_scores = self.acronym, self.topic_ids, self.topic_scores
+        topic_idf, topic_slug, surface = self.topic_idf, self.topic_slug, self.surface
+        repo_partners, no_partners = self.repo_partners, {}
+        for a in range(len(ids)):
             lo, hi = first[a], first[a + 1]
-            partners = self.repo_partners.get(a, {})
+            partners = repo_partners.get(a, no_partners)
             if lo == hi and not partners:
                 continue
             # Heaviest first (idf, a title word TITLE_BOOST times), ties by term: the words
             # MoreLikeThis would query with.
-            weighted = sorted(zip(paper_weights[lo:hi], paper_terms[lo:hi], strict=True))
+            if hi - lo > 1:
+                weighted = sorted(zip(paper_weights[lo:hi], paper_terms[lo:hi], strict=True))
+            else:
+                weighted = [(paper_weights[lo], paper_terms[lo])] if hi > lo else []
             words, shares, chosen = {}, {}, []
             total = walked = 0.0
             acronyms = 0  # bits of the chosen terms that are acronyms
@@ -377,86 +342,74 @@ class _Ranker:
                     words[b] = get(b, 0.0) + weight
                     shares[b] = share(b, 0) | bit
             words.pop(a, None)
-            pool = list(words)
-            if w_words and len(pool) > POOL_SCORED:
-                pool = nlargest(POOL_SCORED, pool, key=words.__getitem__)
-            pool = set(pool).union(partners)
+            if w_words and len(words) > POOL_SCORED:
+                pool = nlargest(POOL_SCORED, words, key=words.__getitem__)
+                if partners:
+                    pool = set(pool).union(partners)
+            elif partners:
+                pool = set(words).union(partners)
+            else:
+                pool = words
             if not pool:
                 continue
-            mine = self._topic_weights(a)
+            # The paper's strongest topics, {topic id: idf x score}, unpacked inline.
+            packed, packed_scores, mine = topic_ids[a], topic_scores[a], {}
+            while packed:
+                tid = packed & 0xFFFF
+                if tid:
+                    mine[tid] = topic_idf.get(tid, 0.0) * (packed_scores & 0xFFFF)
+                packed >>= 16
+                packed_scores >>= 16
             topic_total = sum(mine.values())
             word_scale = w_words / total if total else 0.0
-            scores = {b: words.get(b, 0.0) * word_scale for b in pool}
-            if topic_total and w_topics:
-                scale, get = w_topics / topic_total, mine.get
-                for b in pool:
+            topic_scale = w_topics / topic_total if topic_total and w_topics else 0.0
+            get, wget, share = mine.get, words.get, shares.get
+            best = []
+            for b in pool:
+                score = wget(b, 0.0) * word_scale
+                if topic_scale:
                     q = topic_ids[b]
                     if q:
-                        scores[b] += scale * (
+                        score += topic_scale * (
                             get(q & 0xFFFF, 0.0)
                             + get(q >> 16 & 0xFFFF, 0.0)
                             + get(q >> 32 & 0xFFFF, 0.0)
                             + get(q >> 48, 0.0)
                         )
-            for b in partners:
-                scores[b] += w_repo
-            if acronyms:
-                for b in pool:
-                    if shares.get(b, 0) & acronyms:
-                        scores[b] += w_acronym
-            best = sorted((-score, ids[b], b) for b, score in scores.items() if score > 0)
+                if partners and b in partners:
+                    score += w_repo
+                if w_acronym and acronyms and share(b, 0) & acronyms:
+                    score += w_acronym
+                if score > 0:
+                    best.append((-score, ids[b], b))
             if not best:
                 continue
+            best.sort()
             strongest = sorted(mine, key=lambda t: (-mine[t], t))
-            cache = {}  # parts of the reasons already written for this paper
+            said = {}  # the words part by the chosen terms shared: often the same in a list
             for rank, (minus_score, other, b) in enumerate(best[:MAX_RELATED], start=1):
-                reasons = self._reasons(a, b, chosen, shares.get(b, 0), strongest, partners, cache)
-                yield ids[a], other, rank, round(-minus_score * 1000), reasons
-
-    def _topic_weights(self, paper):
-        """{topic id: idf x score} of the paper's strongest topics."""
-        tids, scores = _unpack(self.topic_ids[paper]), _unpack(self.topic_scores[paper])
-        return {
-            tid: self.topic_idf.get(tid, 0.0) * score
-            for tid, score in zip(tids, scores, strict=True)
-            if tid
-        }
-
-    def _reasons(self, a, b, chosen, bits, strongest, partners, cache):
-        """'words: ...; topics: ...; repo: ...; acronym: ...', each part only if shared.
-
-        Papers in one list often share the same words or topics: `cache` keeps the parts
-        written for the list so far, by which of the paper's terms and topics they share."""
-        parts = cache.get(bits)
-        if parts is None:
-            parts = cache[bits] = self._shared_words(a, chosen, bits)
-        words, acronyms = parts
-        theirs = _unpack(self.topic_ids[b])
-        shared = [t for t in strongest if t in theirs][:TOPICS_SHOWN]
-        topics = ""
-        if shared:
-            key = tuple(shared)
-            topics = cache.get(key)
-            if topics is None:
-                topics = cache[key] = "topics: " + ", ".join(self.topic_slug[t] for t in shared)
-        repo = partners.get(b)
-        return "; ".join(
-            part for part in (words, topics, repo and "repo: " + repo, acronyms) if part
-        )
-
-    def _shared_words(self, a, chosen, bits):
-        """('words: ...', 'acronym: ...') of the chosen terms in `bits`, heaviest first."""
-        words, acronyms = [], []
-        for i, term in enumerate(chosen):
-            if bits >> i & 1:
-                if term in self.acronym:
-                    acronyms.append(self.acronym[term])
-                elif len(words) < WORDS_SHOWN:
-                    words.append(self.surface[term])
-        return (
-            "words: " + ", ".join(words) if words else "",
-            "acronym: " + ", ".join(acronyms[:WORDS_SHOWN]) if acronyms else "",
-        )
+                bits = share(b, 0)
+                parts = said.get(bits)
+                if parts is None:
+                    parts = said[bits] = _shared_words(chosen, bits, acronym, surface)
+                theirs = topic_ids[b]
+                theirs = (
+                    theirs & 0xFFFF,
+                    theirs >> 16 & 0xFFFF,
+                    theirs >> 32 & 0xFFFF,
+                    theirs >> 48,
+                )
+                shared = [topic_slug[t] for t in strongest if t in theirs][:TOPICS_SHOWN]
+                words_part, acronym_part = parts
+                reasons = [words_part] if words_part else []
+                if shared:
+                    reasons.append("topics: " + ", ".join(shared))
+                repo = partners.get(b)
+                if repo:
+                    reasons.append("repo: " + repo)
+                if acronym_part:
+                    reasons.append(acronym_part)
+                yield ids[a], other, rank, round(-minus_score * 1000), "; ".join(reasons)
 
     def _load_surfaces(self):
         """Each term as a reader wrote it (a stem: 'hardwar' -> 'hardware'): as the first
@@ -502,5 +455,16 @@ def _stems(words):
         conn.close()
 
 
-def _unpack(packed):
-    return (packed & 0xFFFF, packed >> 16 & 0xFFFF, packed >> 32 & 0xFFFF, packed >> 48)
+def _shared_words(chosen, bits, acronym, surface):
+    """('words: ...', 'acronym: ...') of the chosen terms in `bits`, heaviest first."""
+    words, acronyms = [], []
+    for i, term in enumerate(chosen):
+        if bits >> i & 1:
+            if term in acronym:
+                acronyms.append(acronym[term])
+            elif len(words) < WORDS_SHOWN:
+                words.append(surface[term])
+    return (
+        "words: " + ", ".join(words) if words else "",
+        "acronym: " + ", ".join(acronyms[:WORDS_SHOWN]) if acronyms else "",
+    )
