@@ -12,9 +12,8 @@ import pytest
 from conftest import SEED_NAMES, SEEDS, seed_lines, seed_path, write_dump
 
 from paperdb.build import build
-from paperdb.enrich import Enricher
 from paperdb.errors import BuildError
-from paperdb.extract import extract
+from paperdb.extract import TopicsAndAliases, extract
 from paperdb.identity import paper_id, title_key
 from paperdb.schema import schema_version
 from paperdb.topics import load_taxonomy
@@ -344,9 +343,9 @@ def test_extraction_in_worker_processes_gives_the_same_bytes(tmp_path, seed_db, 
 
 def test_extraction_results_cross_from_workers_as_plain_values(seed_conn):
     """What a worker sends back pickles with no class in it: classes unpickle ~6x slower."""
-    enricher = Enricher(load_taxonomy(), expansions_of(seed_conn))
+    scan = TopicsAndAliases(load_taxonomy(), expansions_of(seed_conn))
     papers = rows(seed_conn, "SELECT title, abstract FROM papers ORDER BY id")
-    results = [extract(enricher, title, abstract) for title, abstract in papers]
+    results = [extract(scan, title, abstract) for title, abstract in papers]
     opcodes = {op.name for op, _, _ in pickletools.genops(pickle.dumps(results, protocol=5))}
     assert not opcodes & {"GLOBAL", "STACK_GLOBAL", "REDUCE", "NEWOBJ", "BUILD", "INST", "OBJ"}
     topics, repos, links = (sum(len(r[i]) for r in results) for i in (0, 2, 3))

@@ -364,14 +364,14 @@ def test_the_update_composes_the_fold_instead_of_subclassing_it():
     """One fold rule: the update replays stored occurrences through papers.merge, and uses
     the extractor as it is, rather than overriding private methods of either."""
     import paperdb.incremental
-    from paperdb.extract import Extractor
+    from paperdb.facts import FactWriter
     from paperdb.papers import PaperTable
 
     classes = [c for c in vars(paperdb.incremental).values() if isinstance(c, type)]
     assert not [
         c
         for c in classes
-        if c not in (PaperTable, Extractor) and issubclass(c, (PaperTable, Extractor))
+        if c not in (PaperTable, FactWriter) and issubclass(c, (PaperTable, FactWriter))
     ]
     assert paperdb.incremental.fold is paperdb.papers.fold
 

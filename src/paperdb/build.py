@@ -1,6 +1,6 @@
-"""The whole build: read dumps -> acronym definitions (enrich.py) -> parse and store papers
-(papers.py) with their links, topics and search aliases (extract.py) -> full-text index ->
-finalize.
+"""The whole build: read dumps -> acronym definitions (harvest.py) -> parse and fold papers
+(papers.py) with their topics, search aliases and links (extract.py, written by facts.py)
+-> full-text index -> related papers (related.py) -> finalize.
 
 from paperdb.build import build
 result = build(["data/seeds"], "papers.db")
@@ -15,9 +15,10 @@ from pathlib import Path
 from . import __version__
 from .check import count_key, counted_tables
 from .database import connect_read_only
-from .enrich import Enricher, count_acronyms, harvest_acronyms, write_acronyms, write_topics
 from .errors import BuildError, InputError, PaperdbError, shown
-from .extract import Extractor
+from .extract import TopicsAndAliases
+from .facts import FactWriter
+from .harvest import count_acronyms, harvest_acronyms, write_acronyms
 from .incremental import FullBuildNeeded, Update, check_base, plan_update
 from .output import claim
 from .overview import store_overview
@@ -26,7 +27,7 @@ from .parallel import ExtractionQueue, default_workers
 from .reader import discover, inspect
 from .related import has_related, write_related
 from .schema import schema_version
-from .topics import load_taxonomy
+from .topics import load_taxonomy, write_topics
 from .writer import DatabaseWriter
 
 # Tables keyed by hashed paper ids, written in key order at the end (DatabaseWriter.stage).
@@ -149,12 +150,12 @@ def _full_build(run, workers):
         stage("acronyms")
         input_bytes = sum(dump.bytes for dump in dumps)
         expected_papers = input_bytes // BYTES_PER_PAPER + 1000
-        extractor = Extractor(
-            writer, lambda: Enricher(run.taxonomy, expansions), expected_papers // 4
+        facts = FactWriter(
+            writer, lambda: TopicsAndAliases(run.taxonomy, expansions), expected_papers // 4
         )
         if workers is None:
             workers = default_workers(input_bytes)
-        queue = ExtractionQueue(extractor, workers, run.topics, expansions)
+        queue = ExtractionQueue(facts, workers, run.topics, expansions)
         try:
             for table, key in STAGED:
                 writer.stage(table, key)

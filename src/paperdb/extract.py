@@ -1,23 +1,32 @@
-"""What is extracted from each distinct paper as it is stored: links, repositories,
-topics and search aliases."""
+"""What is extracted from one paper, purely from its text: topics, search aliases,
+repository mentions and links. Worker processes run this (parallel.py); facts.py writes
+what it finds."""
 
-from .identity import IdSet, claim_id, repo_key
+from .acronyms import AliasMaker
 from .links import RepoMention, extract_links
-
-# The paper that mentions a repository first, papers in order of first appearance.
-FIRST_MENTION = """
-SELECT papers.title, papers.abstract FROM paper_repos
-JOIN papers ON papers.id = paper_repos.paper_id
-WHERE paper_repos.repo_id = ?
-ORDER BY papers.first_listing_id, (
-    SELECT min(position) FROM paper_listings
-    WHERE paper_listings.paper_id = papers.id
-      AND paper_listings.listing_id = papers.first_listing_id)
-LIMIT 1
-"""
+from .textmatch import PhraseSet
 
 
-def extract(enricher, title, abstract):
+class TopicsAndAliases:
+    """A paper's topics and search aliases, from one phrase scan per field."""
+
+    def __init__(self, taxonomy, expansions):
+        self.taxonomy = taxonomy
+        self.alias_maker = AliasMaker(expansions)
+        self.phrases = PhraseSet()
+        taxonomy.register(self.phrases)
+        self.alias_maker.register(self.phrases)
+
+    def of(self, title, abstract):
+        """(topic assignments, aliases) for one paper."""
+        in_title = self.phrases.find(title)
+        in_abstract = self.phrases.find(abstract)
+        assignments = self.taxonomy.score(in_title, in_abstract)
+        found = set(in_title) | set(in_abstract)
+        return assignments, self.alias_maker.aliases(f"{title} {abstract}", found)
+
+
+def extract(topics_and_aliases, title, abstract):
     """(topic rows, aliases, repository mentions, link rows) of one paper.
 
     Pure, so it can run in a worker, and made of plain tuples and strings: they cross
@@ -25,7 +34,7 @@ def extract(enricher, title, abstract):
     (2.5 against 14.6 µs a paper, issue 19). The tuples are in the column order of
     TOPIC_COLUMNS, RepoMention's fields and LINK_COLUMNS, after the paper id.
     """
-    assignments, aliases = enricher.enrich(title, abstract)
+    assignments, aliases = topics_and_aliases.of(title, abstract)
     repos, links = [], []
     for found in extract_links(f"{title} {abstract}", title):
         if isinstance(found, RepoMention):
@@ -33,118 +42,3 @@ def extract(enricher, title, abstract):
         else:
             links.append((found.url, found.host, found.kind, found.as_written))
     return [tuple(assignment) for assignment in assignments], aliases, repos, links
-
-
-TOPIC_COLUMNS = ("paper_id", "topic_id", "score", "evidence")
-PAPER_REPO_COLUMNS = ("paper_id", "repo_id", "url_as_written", "path")
-LINK_COLUMNS = ("paper_id", "url", "host", "kind", "url_as_written")
-REPO_COLUMNS = ("id", "owner", "name", "full_name", "url")
-
-
-class Extractor:
-    """Writes the links, repositories and topics of each distinct paper as it is stored."""
-
-    def __init__(self, writer, enricher, expected_repos=1000):
-        """`enricher` is an Enricher, or a function that makes one when first needed (with
-        worker processes extracting, the main process needs one only for a rare rewrite)."""
-        self.writer = writer
-        self._enricher = enricher
-        self.taken_ids = IdSet(expected_repos)  # ids of repositories already written
-        self.touched_repos = set()  # repositories whose mentions were removed or re-made
-
-    @property
-    def enricher(self):
-        if callable(self._enricher):
-            self._enricher = self._enricher()
-        return self._enricher
-
-    def add(self, pid, title, abstract):
-        """Write the paper's links and topics; returns its search aliases for its row."""
-        return self.write(pid, *extract(self.enricher, title, abstract))
-
-    def write(self, pid, topics, aliases, repos, links):
-        """Write what extract() found in a paper; returns its aliases."""
-        add = self.writer.add_values
-        for topic in topics:
-            add("paper_topics", TOPIC_COLUMNS, (pid, *topic))
-        for repo in repos:
-            mention = RepoMention(*repo)
-            add(
-                "paper_repos",
-                PAPER_REPO_COLUMNS,
-                (pid, self._repo_id(mention), mention.as_written, mention.path),
-            )
-        for link in links:
-            add("links", LINK_COLUMNS, (pid, *link))
-        return aliases
-
-    def replace(self, pid, title, abstract):
-        """The paper's text changed: its links and topics are those of the new text."""
-        self.remove(pid)
-        aliases = self.add(pid, title, abstract)
-        self.touched_repos.update(self.repos_of(pid))
-        return aliases
-
-    def remove(self, pid):
-        """Forget what was extracted from this paper."""
-        self.touched_repos.update(self.repos_of(pid))
-        for table in ("paper_repos", "links", "paper_topics"):
-            self.writer.execute(f"DELETE FROM {table} WHERE paper_id = ?", (pid,))
-
-    def repos_of(self, pid):
-        # The writer flushes what a read names (paper_repos); writing every queued table here
-        # too keeps an update's pages in the order earlier versions wrote them, so files stay
-        # byte-identical across versions (the rows are the same either way).
-        self.writer.flush()
-        rows = self.writer.execute("SELECT repo_id FROM paper_repos WHERE paper_id = ?", (pid,))
-        return {repo_id for (repo_id,) in rows}
-
-    def _repo_id(self, mention):
-        """The repository's stable id; its row is written the first time it is mentioned.
-
-        Only the ids taken are kept in memory (an IdSet, not a dict of names: 200k
-        repositories at 1M papers); a repeat mention checks the stored name.
-        """
-        rid, known = claim_id(repo_key(mention.full_name), self.taken_ids, self._stored_key)
-        if known:
-            return rid
-        self.taken_ids.add(rid)
-        self.writer.add_values(
-            "repos",
-            REPO_COLUMNS,
-            (rid, mention.owner, mention.name, mention.full_name, mention.url),
-        )
-        return rid
-
-    def _stored_key(self, rid):
-        row = self.writer.execute("SELECT full_name FROM repos WHERE id = ?", (rid,)).fetchone()
-        return None if row is None else (repo_key(row[0]), True)
-
-    def finish(self):
-        """Drop repositories no longer mentioned; spell the others as their first mention.
-
-        Only repositories whose mentions changed after they were written (a paper's text
-        replaced, or an incremental build) need this: for the others, the first mention
-        written is already the first in paper order.
-        """
-        for rid in sorted(self.touched_repos):
-            first = self.writer.execute(FIRST_MENTION, (rid,)).fetchone()
-            if first is None:
-                self.writer.execute("DELETE FROM repos WHERE id = ?", (rid,))
-            else:
-                self._respell(rid, *first)
-        self.touched_repos.clear()
-
-    def _respell(self, rid, title, abstract):
-        (full_name,) = self.writer.execute(
-            "SELECT full_name FROM repos WHERE id = ?", (rid,)
-        ).fetchone()
-        key = repo_key(full_name)
-        for found in extract_links(f"{title} {abstract}", title):
-            if isinstance(found, RepoMention) and repo_key(found.full_name) == key:
-                if found.full_name != full_name:
-                    self.writer.execute(
-                        "UPDATE repos SET owner = ?, name = ?, full_name = ?, url = ? WHERE id = ?",
-                        (found.owner, found.name, found.full_name, found.url, rid),
-                    )
-                return

@@ -22,15 +22,10 @@ from functools import partial
 from . import __version__
 from .check import check_database
 from .database import open_read_only
-from .enrich import (
-    Enricher,
-    count_acronyms,
-    harvest_acronyms,
-    topic_rows,
-    write_acronyms,
-)
 from .errors import DatabaseError
-from .extract import Extractor
+from .extract import TopicsAndAliases
+from .facts import FactWriter
+from .harvest import count_acronyms, harvest_acronyms, write_acronyms
 from .identity import repo_key, stable_id, title_key
 from .papers import (
     PAPER_LISTING_COLUMNS,
@@ -44,6 +39,7 @@ from .papers import (
     read_dump,
     warning_row,
 )
+from .topics import topic_rows
 
 
 class FullBuildNeeded(Exception):
@@ -174,11 +170,11 @@ class Update:
         harvest_acronyms(self.writer, self.changes.fresh, self.progress)
         expansions = write_acronyms(self.writer, count_acronyms(self.writer))
         (repos,) = self.writer.execute("SELECT count(*) FROM repos").fetchone()
-        self.extractor = Extractor(
-            self.writer, Enricher(self.taxonomy, expansions), expected_repos=repos + 1000
+        self.facts = FactWriter(
+            self.writer, TopicsAndAliases(self.taxonomy, expansions), expected_repos=repos + 1000
         )
         for (rid,) in self.writer.execute("SELECT id FROM repos"):
-            self.extractor.taken_ids.add(rid)
+            self.facts.taken_ids.add(rid)
 
         reader, read = _Reparse(self.writer), 0
         for listing_id, dump in self.changes.fresh:
@@ -192,7 +188,7 @@ class Update:
             self._replay(pid)
         self._update_aliases(old_expansions, expansions)
         self._check_repo_ids()
-        self.extractor.finish()
+        self.facts.finish()
 
     def _warn(self, listing_id, dump, line, kind, message):
         self.warn(dump.path, line, kind, message)
@@ -267,7 +263,7 @@ class Update:
                 (first_listing, len(rows), pid),
             )
         elif old is None:
-            aliases = self.extractor.add(pid, title, kept)
+            aliases = self.facts.add(pid, title, kept)
             insert_now(
                 self.writer,
                 "papers",
@@ -276,7 +272,7 @@ class Update:
             _index(self.writer, pid, title, kept, aliases)
         else:
             _unindex(self.writer, pid, old[0], old[1], old[2])
-            aliases = self.extractor.replace(pid, title, kept)
+            aliases = self.facts.replace(pid, title, kept)
             self.writer.execute(
                 "UPDATE papers SET title = ?, abstract = ?, first_listing_id = ?,"
                 " listing_count = ?, aliases = ? WHERE id = ?",
@@ -285,7 +281,7 @@ class Update:
             _index(self.writer, pid, title, kept, aliases)
         # Rows here are written in id order, not paper order, and the paper's place in paper
         # order may have moved: its repositories' first mentions are settled at the end.
-        self.extractor.touched_repos.update(self.extractor.repos_of(pid))
+        self.facts.touched_repos.update(self.facts.repos_of(pid))
 
     def _store_occurrences(self, rows, texts, title, kept):
         """Each occurrence keeps its title and abstract only where they are not the paper's."""
@@ -318,7 +314,7 @@ class Update:
             return
         _refuse_if_collision(self.writer, pid, title_key(old[0]), removing=True)
         _unindex(self.writer, pid, old[0], old[1], old[2])
-        self.extractor.remove(pid)
+        self.facts.remove(pid)
         self.writer.execute("DELETE FROM build_warnings WHERE paper_id = ?", (pid,))
         self.writer.execute("DELETE FROM papers WHERE id = ?", (pid,))
 
@@ -343,12 +339,12 @@ class Update:
                     "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?", (phrase,)
                 )
             )
-        enricher = self.extractor.enricher
+        topics_and_aliases = self.facts.topics_and_aliases
         for pid in sorted(candidates):
             title, abstract, aliases = self.writer.execute(
                 "SELECT title, abstract, aliases FROM papers WHERE id = ?", (pid,)
             ).fetchone()
-            _, new_aliases = enricher.enrich(title, abstract)
+            _, new_aliases = topics_and_aliases.of(title, abstract)
             if new_aliases != aliases:
                 _unindex(self.writer, pid, title, abstract, aliases)
                 self.writer.execute(
@@ -358,10 +354,10 @@ class Update:
 
     def _check_repo_ids(self):
         """Refuse when a repository is off its hashed id (two names share a hash), or when
-        removing an unmentioned one (extractor.finish) would leave another one off its id.
+        removing an unmentioned one (facts.finish) would leave another one off its id.
 
         Every repository a replayed paper mentions is among the touched ones."""
-        for rid in sorted(self.extractor.touched_repos):
+        for rid in sorted(self.facts.touched_repos):
             (full_name,) = self.writer.execute(
                 "SELECT full_name FROM repos WHERE id = ?", (rid,)
             ).fetchone()

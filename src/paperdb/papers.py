@@ -294,7 +294,7 @@ class PaperTable:
             "UPDATE paper_listings SET abstract = ? WHERE paper_id = ? AND abstract IS NULL",
             (kept.abstract, pid),
         )
-        aliases = self.extractions.extractor.replace(pid, now.title, now.abstract)
+        aliases = self.extractions.facts.replace(pid, now.title, now.abstract)
         self.writer.execute(
             "UPDATE papers SET abstract = ?, aliases = ? WHERE id = ?", (now.abstract, aliases, pid)
         )
@@ -320,7 +320,7 @@ class PaperTable:
             "UPDATE papers SET listing_count = ? WHERE id = ?",
             [(count, pid) for pid, count in sorted(self.extra_occurrences.items())],
         )
-        self.extractions.extractor.finish()
+        self.extractions.facts.finish()
         finish_warnings(self.writer)
 
 

@@ -15,8 +15,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from .enrich import Enricher
-from .extract import extract
+from .extract import TopicsAndAliases, extract
 from .topics import load_taxonomy
 
 BATCH_PAPERS = 250
@@ -34,8 +33,8 @@ def default_workers(total_bytes):
 class ExtractionQueue:
     """Takes papers to extract; hands back (id, aliases) of those whose rows are written."""
 
-    def __init__(self, extractor, workers=0, taxonomy_path=None, expansions=None):
-        self.extractor = extractor
+    def __init__(self, facts, workers=0, taxonomy_path=None, expansions=None):
+        self.facts = facts
         self.pool = None
         if workers:
             # On Linux the workers are forked while this process has the database open.
@@ -80,20 +79,20 @@ class ExtractionQueue:
         if self.pool:
             self._in_flight.append(self.pool.submit(_extract_batch, batch))
         else:
-            enricher = self.extractor.enricher
-            self._in_flight.append([(pid, *extract(enricher, t, a)) for pid, t, a in batch])
+            scan = self.facts.topics_and_aliases
+            self._in_flight.append([(pid, *extract(scan, t, a)) for pid, t, a in batch])
 
     def _write(self, pending):
         results = pending.result() if self.pool else pending
-        return [(pid, self.extractor.write(pid, *found)) for pid, *found in results]
+        return [(pid, self.facts.write(pid, *found)) for pid, *found in results]
 
 
-_enricher = None
+_topics_and_aliases = None
 
 
 def _start_worker(taxonomy_path, expansions, parent):
-    global _enricher
-    _enricher = Enricher(load_taxonomy(taxonomy_path), expansions)
+    global _topics_and_aliases
+    _topics_and_aliases = TopicsAndAliases(load_taxonomy(taxonomy_path), expansions)
     # A worker whose build was killed (SIGKILL leaves no chance to stop the pool) would wait
     # for work forever: leave as soon as the parent is gone.
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
@@ -106,4 +105,4 @@ def _exit_with_parent(parent):
 
 
 def _extract_batch(batch):
-    return [(pid, *extract(_enricher, title, abstract)) for pid, title, abstract in batch]
+    return [(pid, *extract(_topics_and_aliases, title, abstract)) for pid, title, abstract in batch]

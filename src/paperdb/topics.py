@@ -14,6 +14,7 @@ The constants were chosen on the hand-labelled papers in tests/fixtures/topic_la
 (README, "Topics", has the measurement).
 """
 
+import json
 import re
 import tomllib
 from dataclasses import dataclass
@@ -214,3 +215,27 @@ def _line_of(text, headers, index, key):
             if re.match(rf"\s*{re.escape(key)}\s*=", lines[number - 1]):
                 return number
     return start
+
+
+def write_topics(writer, taxonomy):
+    """The taxonomy itself, with the rules each topic matched with."""
+    for row in topic_rows(taxonomy):
+        writer.add("topics", row)
+
+
+def topic_rows(taxonomy):
+    rows = []
+    for topic in taxonomy.topics:
+        parent = taxonomy.by_slug[topic.parent].id if topic.parent else None
+        rules = {"phrases": list(topic.phrases), "acronyms": list(topic.acronyms)}
+        rows.append(
+            {
+                "id": topic.id,
+                "slug": topic.slug,
+                "name": topic.name,
+                "description": topic.description,
+                "parent_id": parent,
+                "rules": json.dumps(rules, ensure_ascii=False),
+            }
+        )
+    return rows

@@ -1,4 +1,4 @@
-"""Topics and search aliases for each paper, from one phrase scan per field.
+"""The acronym pass: every "long form (SHORT)" definition in the dumps, read before the papers.
 
 Aliases need every acronym definition in the corpus, so `harvest_acronyms` reads the dumps
 once before the papers are stored: that pass only looks at lines holding "(", and it lets
@@ -7,12 +7,9 @@ and leave the table fragmented). Where each definition was found is stored, so t
 incremental build recounts them without reading the unchanged dumps.
 """
 
-import json
-
-from .acronyms import AcronymHarvest, AliasMaker, find_definitions, text_hash
+from .acronyms import AcronymHarvest, find_definitions, text_hash
 from .parser import clean
 from .reader import read_lines
-from .textmatch import PhraseSet
 
 
 def harvest_acronyms(writer, listings, progress):
@@ -47,47 +44,6 @@ def count_acronyms(writer):
         " GROUP BY short, long"
     ).fetchall()
     return AcronymHarvest({(short, long_form): count for short, long_form, count in rows})
-
-
-class Enricher:
-    def __init__(self, taxonomy, expansions):
-        self.taxonomy = taxonomy
-        self.alias_maker = AliasMaker(expansions)
-        self.phrases = PhraseSet()
-        taxonomy.register(self.phrases)
-        self.alias_maker.register(self.phrases)
-
-    def enrich(self, title, abstract):
-        """(topic assignments, aliases) for one paper."""
-        in_title = self.phrases.find(title)
-        in_abstract = self.phrases.find(abstract)
-        assignments = self.taxonomy.score(in_title, in_abstract)
-        found = set(in_title) | set(in_abstract)
-        return assignments, self.alias_maker.aliases(f"{title} {abstract}", found)
-
-
-def write_topics(writer, taxonomy):
-    """The taxonomy itself, with the rules each topic matched with."""
-    for row in topic_rows(taxonomy):
-        writer.add("topics", row)
-
-
-def topic_rows(taxonomy):
-    rows = []
-    for topic in taxonomy.topics:
-        parent = taxonomy.by_slug[topic.parent].id if topic.parent else None
-        rules = {"phrases": list(topic.phrases), "acronyms": list(topic.acronyms)}
-        rows.append(
-            {
-                "id": topic.id,
-                "slug": topic.slug,
-                "name": topic.name,
-                "description": topic.description,
-                "parent_id": parent,
-                "rules": json.dumps(rules, ensure_ascii=False),
-            }
-        )
-    return rows
 
 
 def write_acronyms(writer, harvest):
