@@ -66,7 +66,7 @@ def main():
             taxonomy.assign("", "")  # the matcher is built on first use
             matcher = time.perf_counter() - started
             started = time.perf_counter()
-            result = build([args.corpus], Path(folder) / "papers.db", topics=toml, workers=0)
+            result = build([args.corpus], Path(folder) / "papers.db", taxonomy_file=toml, workers=0)
             built = time.perf_counter() - started
             print(
                 f"{count:>9,} phrases: matcher {matcher:7.2f} s; build of {result.papers:,}"

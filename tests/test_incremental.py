@@ -365,13 +365,13 @@ def test_the_update_composes_the_fold_instead_of_subclassing_it():
     the extractor as it is, rather than overriding private methods of either."""
     import paperdb.incremental
     from paperdb.facts import FactWriter
-    from paperdb.papers import PaperTable
+    from paperdb.papers import StreamingFold
 
     classes = [c for c in vars(paperdb.incremental).values() if isinstance(c, type)]
     assert not [
         c
         for c in classes
-        if c not in (PaperTable, FactWriter) and issubclass(c, (PaperTable, FactWriter))
+        if c not in (StreamingFold, FactWriter) and issubclass(c, (StreamingFold, FactWriter))
     ]
     assert paperdb.incremental.fold is paperdb.papers.fold
 

@@ -433,7 +433,7 @@ def test_malformed_taxonomy_names_the_line_and_writes_nothing(tmp_path, text, me
     path.write_text(text)
     output = tmp_path / "p.db"
     with pytest.raises(TaxonomyError, match=message.replace("[", r"\[")) as error:
-        build([seed_path("003")], output, topics=path)
+        build([seed_path("003")], output, taxonomy_file=path)
     assert str(path) in str(error.value)
     assert not output.exists() and list(tmp_path.iterdir()) == [path]
     result = CliRunner().invoke(

@@ -22,7 +22,7 @@ from .harvest import count_acronyms, harvest_acronyms, write_acronyms
 from .incremental import FullBuildNeeded, Update, check_base, plan_update
 from .output import claim
 from .overview import store_overview
-from .papers import PaperTable, add_warning, finish_warnings, warning_row
+from .papers import StreamingFold, add_warning, finish_warnings, warning_row
 from .parallel import ExtractionQueue, default_workers
 from .reader import discover, inspect
 from .related import has_related, write_related
@@ -69,7 +69,7 @@ def build(
     output,
     *,
     skip_bad=False,
-    topics=None,
+    taxonomy_file=None,
     incremental=False,
     force=False,
     workers=None,
@@ -81,7 +81,7 @@ def build(
 
     `output` must be a new path, an empty file or a paperdb database (output.claim;
     `force` also replaces another program's SQLite file); a symlink's target is replaced.
-    `topics` is a taxonomy TOML file (default: the bundled one). With `incremental`, an
+    `taxonomy_file` is a topics TOML file (default: the bundled one). With `incremental`, an
     existing `output` is updated by reading only the dumps that changed (incremental.py);
     when that cannot be exact, a full build runs and `result.reason` says why. `workers` is
     the number of extraction processes (default: parallel.default_workers). Raises a PaperdbError
@@ -92,7 +92,7 @@ def build(
     `related=False` leaves related_papers empty (related.py).
     """
     started = time.perf_counter()
-    run = _Run(Path(output), topics, force, related, on_warning, on_progress)
+    run = _Run(Path(output), taxonomy_file, force, related, on_warning, on_progress)
     found = discover(inputs)
     run.result.skipped = found.skipped
     run.inputs = [path for path, _ in found.files]
@@ -120,10 +120,10 @@ def build(
 class _Run:
     """What one build works with: its output, inputs, taxonomy, and where it reports."""
 
-    def __init__(self, output, topics, force, related, on_warning, on_progress):
+    def __init__(self, output, taxonomy_file, force, related, on_warning, on_progress):
         self.output, self.force, self.related = output, force, related
-        self.topics = topics  # the taxonomy's file as given (None: the bundled one)
-        self.taxonomy = load_taxonomy(topics)
+        self.taxonomy_file = taxonomy_file  # as given (None: the bundled one)
+        self.taxonomy = load_taxonomy(taxonomy_file)
         self.result = BuildResult(output=output)
         self.on_warning = on_warning
         self.progress = on_progress or (lambda text: None)
@@ -155,31 +155,31 @@ def _full_build(run, workers):
         )
         if workers is None:
             workers = default_workers(input_bytes)
-        queue = ExtractionQueue(facts, workers, run.topics, expansions)
+        queue = ExtractionQueue(facts, workers, run.taxonomy_file, expansions)
         try:
             for table, key in STAGED:
                 writer.stage(table, key)
-            builder = PaperTable(writer, run.warn, queue, progress, expected_papers)
+            folded = StreamingFold(writer, run.warn, queue, progress, expected_papers)
             for listing_id, dump in listings:
                 progress(f"reading {dump.name} ({listing_id}/{len(dumps)} files)")
-                builder.add_dump(listing_id, dump)
+                folded.add_dump(listing_id, dump)
             store_input_warnings(writer, dumps, run.input_warnings)
-            builder.finish()
+            folded.finish()
         finally:
             queue.close()
         store_overview(writer)
         for table, _ in STAGED:
             writer.unstage(table)
         stage("papers_links_topics")
-        progress(f"building the full-text index of {builder.papers:,} papers")
+        progress(f"building the full-text index of {folded.papers:,} papers")
         writer.index_full_text()
         stage("full_text_index")
         progress("finding related papers")
         write_related(writer, run.related)
         stage("related_papers")
         result.files = len(dumps)
-        result.occurrences = builder.occurrences
-        result.papers = builder.papers
+        result.occurrences = folded.occurrences
+        result.papers = folded.papers
         _write_build_info(writer, dumps, result, run.epoch, run.related)
         writer.commit()
         result.notes = writer.notes

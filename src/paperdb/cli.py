@@ -226,7 +226,7 @@ def build_command(
             list(paths) or default_inputs(),
             output,
             skip_bad=skip_bad,
-            topics=topics_path,
+            taxonomy_file=topics_path,
             incremental=incremental,
             force=force,
             related=not no_related,

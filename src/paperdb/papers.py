@@ -2,7 +2,7 @@
 
 Writes papers, paper_listings, listings and build_warnings rows; a title seen before is
 the same paper (identity.py). What a paper keeps of its occurrences is merge(), the one
-fold rule: a full build applies it as occurrences stream past (PaperTable), an incremental
+fold rule: a full build applies it as occurrences stream past (StreamingFold), an incremental
 one replays a paper's stored occurrences through it (fold(), incremental.py).
 """
 
@@ -203,7 +203,7 @@ def _warn_skipped_links(listing_id, dump, occurrence, warn):
             warn(listing_id, dump, line, "link-skipped", message)
 
 
-class PaperTable:
+class StreamingFold:
     """Folds paper occurrences from all dumps into distinct papers as they stream past."""
 
     def __init__(self, writer, warn, extractions, progress, expected_papers=1000):
