@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Builds of several commits (and the floor) side by side: wall, CPU, peak RSS, size, free pages.
 
-    python benchmarks/compare_builds.py bench-work/c100000 floor 95fd347 HEAD --reps 3
+    python benchmarks/compare_builds.py bench-work/c100000 floor 95fd347 \
+        HEAD:--no-related HEAD --reps 3
 
 Each commit's src/ and schema.sql are exported with `git archive` to a temporary folder and
-built with this checkout's build_db.py, PYTHONPATH pointing at the export; "floor" is
+built with this checkout's build_db.py, PYTHONPATH pointing at the export (COMMIT:OPTIONS adds
+build options, e.g. HEAD:--no-related); "floor" is
 ../shared/bench/lower_bound.py. The builds alternate (every build once, then again), so a
 machine whose load drifts slows all of them alike; medians are printed at the end. CPU is
 user + system time from wait4(), which includes the worker processes a build joins: on a
@@ -57,7 +59,7 @@ def free_pages(db):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus", type=Path)
-    parser.add_argument("builds", nargs="+", help="commits, or 'floor'")
+    parser.add_argument("builds", nargs="+", help="commits (COMMIT:OPTIONS), or 'floor'")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--work", type=Path, default=ROOT / "bench-work")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
@@ -66,7 +68,7 @@ def main():
     figures = {name: [] for name in args.builds}
     with tempfile.TemporaryDirectory() as scratch:
         sources = {
-            name: export(name, Path(scratch) / f"tree{i}")
+            name: export(name.split(":")[0], Path(scratch) / f"tree{i}")
             for i, name in enumerate(args.builds)
             if name != "floor"
         }
@@ -82,7 +84,7 @@ def main():
                 else:
                     env["PYTHONPATH"] = str(sources[name])
                     command = [sys.executable, str(ROOT / "build_db.py"), str(args.corpus)]
-                    command += ["-o", str(output), "-q"]
+                    command += ["-o", str(output), "-q", *name.split(":")[1:]]
                 wall, cpu, rss = run(command, env)
                 row = (wall, cpu, rss, output.stat().st_size / 1e6, free_pages(output))
                 figures[name].append(row)
