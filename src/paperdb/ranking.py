@@ -11,7 +11,7 @@ paper, over a bounded pool of candidates:
 - where: the share of the weight held in the title, and whether the words stand close
   together (FTS5 NEAR);
 - topics: when the query names a topic of the taxonomy (one of its phrases or acronyms),
-  being about that topic (paper_topics.score) counts as one more, optional term: a query for
+  being about that topic (paper_topics.score) holds the words that name it: a query for
   "medical imaging" finds papers that say CT, MRI and tumor;
 - bm25 over all the terms, weighted by column, to order what the rest leaves equal.
 The pool is the best bm25 matches of the strict AND, of the OR of the terms (of the rare
@@ -53,12 +53,12 @@ BACKFILL_COVERAGE = 0.3  # ... that hold at least this share of its weight
 TOPIC_SCORE_FULL = 6  # a paper_topics score at which topic membership counts fully
 EXACT_CASE_MISMATCH = 0.5  # credit for a case-sensitive word written another way
 PREFIX_MISMATCH = 0.2  # credit for a prefix found only through a word's porter stem
+WORDS_APART = 0.7  # credit for a multi-word unit's words held apart, not as the phrase
 WEIGHTS = {  # added to coverage (0..1); chosen on the tune split
     "title": 0.1,
     "near": 0.15,
     "bm25": 0.25,
     "topic": 0.0,
-    "loose": 0.7,  # credit for a multi-word unit's words apart (not as the phrase)
 }
 
 _WORD = re.compile(r"[^\W_]+")
@@ -348,9 +348,9 @@ def _score(db, units, topics, pool):
     for i, unit in enumerate(units):
         # "pre-trained BERT models for a low-resource language" is about a typed
         # "pretrained language model" without writing the phrase: its words count in part.
-        if unit.loose and WEIGHTS["loose"]:
+        if unit.loose:
             for pid in scratch.matching(unit.loose):
-                held[pid][i] = WEIGHTS["loose"]
+                held[pid][i] = WORDS_APART
         for pid in scratch.matching(unit.fts):
             held[pid][i] = 1.0
         for pid in scratch.matching(f"title : ({unit.fts})"):
