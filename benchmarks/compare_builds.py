@@ -15,7 +15,6 @@ loaded machine it moves far less than the wall time.
 
 import argparse
 import os
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from run_benchmarks import free_pages  # noqa: E402
 
 
 def export(commit, folder):
@@ -46,14 +48,6 @@ def run(command, env):
     if status:
         raise SystemExit(f"failed: {' '.join(command)}\n{process.stderr.read().decode()}")
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
-
-
-def free_pages(db):
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return conn.execute("PRAGMA freelist_count").fetchone()[0]
-    finally:
-        conn.close()
 
 
 def main():
