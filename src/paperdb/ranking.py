@@ -269,22 +269,6 @@ def _long_form_at(db, terms, start):
         if found:
             return end - start, *found
     return None
-    low, high = LONG_FORM_WORDS
-    for end in range(min(len(terms), start + high), start, -1):
-        span = terms[start:end]
-        words = [w.lower() for t in span for w in t.words]
-        if any(t.prefix or t.phrase for t in span) or not low <= len(words) <= high:
-            continue
-        head = " ".join(words[:-1]) + " " + _crude_stem(words[-1])
-        rows = db.execute(
-            "SELECT short, long, papers FROM acronyms WHERE long >= ? AND long < ?"
-            " ORDER BY used_for_search DESC, papers DESC, short",
-            [head, head + "\uffff"],
-        ).fetchall()
-        for short, long_form, _ in rows:
-            if [_crude_stem(w) for w in long_form.split()] == [_crude_stem(w) for w in words]:
-                return end - start, short
-    return None
 
 
 def _pool(db, units, topics, topic_id, total, size):
