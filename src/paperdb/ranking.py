@@ -141,10 +141,7 @@ def _units(db, terms):
             spellings = dict.fromkeys([" ".join(words), defined, short])
             fts = "(" + " OR ".join(quote(s) for s in spellings) + ")"
             # The short form counts as written ("NAS", not the "nas" of another word).
-            long_forms = "|".join(_spelled(f) for f in dict.fromkeys([" ".join(words), defined]))
-            exact = re.compile(
-                rf"(?<![^\W_]){re.escape(short)}(?:s|es)?(?![^\W_])|(?i:(?<![^\W_])(?:{long_forms}))"
-            )
+            exact = _written(short, [" ".join(words), defined])
             units.append(Unit(term=merged, fts=fts, exact=exact))
             i += width
             continue
@@ -174,12 +171,20 @@ def _unit(term, long_form=None):
         exact = re.compile(rf"(?<![^\W_]){stem}", re.I)
         return Unit(term=term, fts=prefix_fts(term.words), exact=exact)
     if len(term.words) == 1 and _is_cased(term.words[0]):
-        word = re.escape(term.words[0])
-        exact = re.compile(rf"(?<![^\W_]){word}(?:s|es)?(?![^\W_])")
+        exact = _written(term.words[0], [long_form] if long_form else [])
     if long_form:
-        exact = re.compile(rf"{exact.pattern}|(?i:(?<![^\W_]){_spelled(long_form)})")
         return Unit(term=term, fts=f"({term.fts()} OR {quote(long_form)})", exact=exact)
     return Unit(term=term, fts=term.fts(), exact=exact)
+
+
+def _written(short, long_forms):
+    """Where a paper writes the short form exactly as typed (a plural allowed), or one of the
+    long forms in any case, whatever its words' endings."""
+    pattern = rf"(?<![^\W_]){re.escape(short)}(?:s|es)?(?![^\W_])"
+    spelled = "|".join(_spelled(f) for f in dict.fromkeys(long_forms))
+    if spelled:
+        pattern += rf"|(?i:(?<![^\W_])(?:{spelled}))"
+    return re.compile(pattern)
 
 
 # The index holds porter stems, so a typed prefix may reach into what porter strips:
