@@ -29,9 +29,9 @@ import threading
 from dataclasses import dataclass
 
 from .acronyms import LINKING_WORDS, normalize_long, normalize_short
+from .schema import fts_tokenize
 from .textmatch import PhraseSet
 
-TOKENIZER = "porter unicode61 remove_diacritics 2"  # papers_fts's, as schema.sql declares it
 # bm25's column weights: title, abstract, aliases. schema.sql stores them as the FTS5 rank
 # option too (a test keeps the two equal), so ORDER BY rank in any client weighs the same.
 COLUMN_WEIGHTS = (10.0, 1.0, 0.5)
@@ -470,7 +470,7 @@ class _Scratch:
         )
         self.conn.execute(
             "CREATE VIRTUAL TABLE pool USING fts5(title, abstract, aliases, content='texts',"
-            f" tokenize={quote(TOKENIZER)})"
+            f" tokenize={fts_tokenize()})"
         )
 
     def matching(self, query):

@@ -28,7 +28,7 @@ from itertools import islice
 
 from .database import connect_read_only
 from .errors import SearchError
-from .schema import schema_sql
+from .schema import fts_tokenize
 
 MAX_RELATED = 10
 BATCH_ROWS = 10_000
@@ -439,7 +439,6 @@ class _Ranker:
                         break
 
 
-_TOKENIZER = re.search(r"tokenize\s*=\s*(\"[^\"]*\")", schema_sql()).group(1)
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 
 
@@ -447,7 +446,7 @@ def _stems(words):
     """`words` as papers_fts indexes them (its tokenizer, from schema.sql)."""
     conn = sqlite3.connect(":memory:")
     try:
-        conn.execute(f"CREATE VIRTUAL TABLE words USING fts5(word, tokenize={_TOKENIZER})")
+        conn.execute(f"CREATE VIRTUAL TABLE words USING fts5(word, tokenize={fts_tokenize()})")
         conn.executemany("INSERT INTO words (word) VALUES (?)", [(word,) for word in words])
         conn.execute("CREATE VIRTUAL TABLE stems USING fts5vocab(words, 'row')")
         return frozenset(term for (term,) in conn.execute("SELECT term FROM stems"))

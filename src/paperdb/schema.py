@@ -1,4 +1,5 @@
-"""Where schema.sql lives, and the schema version it declares."""
+"""Where schema.sql lives, and what it declares that code needs: the schema version and
+papers_fts's tokenizer."""
 
 import re
 from functools import cache
@@ -6,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 CHECKOUT_SCHEMA = Path(__file__).resolve().parents[2] / "schema.sql"
+_TOKENIZE = re.compile(r"tokenize\s*=\s*(\"[^\"]*\")")
 _USER_VERSION = re.compile(r"^\s*PRAGMA\s+user_version\s*=\s*(\d+)\s*;", re.MULTILINE | re.I)
 
 
@@ -24,3 +26,10 @@ def schema_version():
     if not match:
         raise RuntimeError("schema.sql does not set PRAGMA user_version")
     return int(match.group(1))
+
+
+@cache
+def fts_tokenize():
+    """papers_fts's tokenize option, quoted as schema.sql writes it: an index that must
+    tokenize and stem as papers_fts does (search's scratch index, related papers) uses it."""
+    return _TOKENIZE.search(schema_sql()).group(1)
