@@ -337,3 +337,17 @@ def test_dash_h_is_help_everywhere(runner, command):
 def test_check_takes_the_database_as_every_command_does(runner, seed_db):
     assert runner.invoke(cli, ["check", "--db", str(seed_db)]).exit_code == 0
     assert runner.invoke(cli, ["check", str(seed_db)]).exit_code == 0  # as before
+
+
+def test_stats_counts_every_table_a_build_counts(runner, seed_db):
+    """The table list is the file's own (check.counted_tables), not a copy that can fall behind."""
+    from paperdb.check import counted_tables
+
+    data = json.loads(runner.invoke(cli, ["stats", "--db", str(seed_db), "--json"]).stdout)
+    conn = sqlite3.connect(seed_db)
+    assert sorted(data["tables"]) == sorted(counted_tables(conn))
+    assert (
+        data["tables"]["related_papers"]
+        == conn.execute("SELECT count(*) FROM related_papers").fetchone()[0]
+    )
+    assert list(data["tables"])[:3] == ["papers", "listings", "paper_listings"]

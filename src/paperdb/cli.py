@@ -344,7 +344,8 @@ def stats_command(db_path, as_json):
         return
     echo("Tables:")
     for name, count in tables.items():
-        echo(f"  {name:<16} {count:>8}")
+        # Counts end in one column, a long table name taking from the count's padding.
+        echo(f"  {name} {count:>{max(24 - len(name), 1)}}")
     echo("Links:")
     for name, count in links.items():
         echo(f"  {name:<28} {count:>6}")

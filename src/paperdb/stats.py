@@ -1,20 +1,27 @@
 """Counts that tell a user what a papers.db holds."""
 
-TABLES = [
+from .check import counted_tables
+
+# The order a reader looks for them in; every other table of the file follows, by name.
+FIRST = [
     "papers",
     "listings",
     "paper_listings",
+    "related_papers",
     "repos",
     "paper_repos",
     "links",
     "topics",
     "paper_topics",
-    "build_warnings",
+    "acronyms",
 ]
 
 
 def table_counts(db):
-    return {name: db[name].count for name in TABLES}
+    """Rows of every table of the file that a build counts (check.counted_tables)."""
+    tables = counted_tables(db.conn)
+    ordered = [t for t in FIRST if t in tables] + [t for t in tables if t not in FIRST]
+    return {name: db[name].count for name in ordered}
 
 
 def listing_counts(db):
