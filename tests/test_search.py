@@ -4,13 +4,16 @@ import json
 import re
 import sqlite3
 import sys
+import tomllib
 
 import pytest
 from click.testing import CliRunner
 from conftest import ROOT
 
+from paperdb import thesaurus
 from paperdb.cli import cli
 from paperdb.database import open_database
+from paperdb.errors import PaperdbError
 from paperdb.search import SearchError, parse_query, search
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -531,3 +534,79 @@ def test_spellings_of_one_long_form_count_together():
         }
     )
     assert harvest.expansions() == {"GNN": "graph neural network", "MLP": "multi layer perceptron"}
+
+
+@pytest.fixture
+def with_thesaurus(monkeypatch):
+    """Search with a thesaurus of the given entries in place of the bundled one."""
+
+    def use(*entries):
+        custom = thesaurus.Thesaurus([{"query": q, "means": m} for q, m in entries])
+        monkeypatch.setattr(thesaurus, "bundled", lambda: custom)
+
+    return use
+
+
+def papers_writing(db, pattern, flags=re.I):
+    """Titles of the papers whose text or aliases (an acronym for its long form) match."""
+    found = re.compile(pattern, flags)
+    return {
+        title
+        for title, abstract, aliases in db.execute("SELECT title, abstract, aliases FROM papers")
+        if found.search(f"{title} {abstract} {aliases}")
+    }
+
+
+def test_a_thesaurus_entry_finds_papers_that_say_it_another_way(db, with_thesaurus):
+    """No bundled paper says "hate speech"; with an entry saying papers write "toxic" or
+    "offensive" instead, the papers writing those are found, and only they."""
+    with_thesaurus((["unmentionable speech"], ["toxic", "offensive"]))
+    assert titles(db, "abusive remarks") == []
+    assert titles(db, "unmentionable speech") != []
+    saying = papers_writing(db, r"\b(toxic\w*|offensive\w*)")
+    found = titles(db, "unmentionable speech", limit=50)
+    assert set(found) <= saying and len(found) == len(saying)
+    with_thesaurus()
+    assert titles(db, "unmentionable speech") == []
+
+
+def test_a_thesaurus_acronym_counts_only_as_written(db, with_thesaurus):
+    """An entry meaning "SAM" finds papers writing SAM, not those writing "same"."""
+    with_thesaurus((["zorblax masker"], ["SAM"]))
+    found = titles(db, "zorblax masker", limit=50)
+    assert found and set(found) <= papers_writing(db, r"(?<![^\W_])SAMs?(?![^\W_])", 0)
+
+
+def test_a_thesaurus_entry_covers_only_the_words_of_its_phrase(db, with_thesaurus):
+    """ "unmentionable speech detection": a paper writing "toxic" holds the first two words,
+    and must still hold "detection" to count in full."""
+    with_thesaurus((["unmentionable speech"], ["toxic", "offensive"]))
+    hits = search(db, "unmentionable speech detection", limit=50)
+    assert hits
+    for hit in hits:
+        text = " ".join(
+            db.execute("SELECT title, abstract FROM papers WHERE id = ?", [hit.id]).fetchone()
+        )
+        if hit.match == "all":
+            assert re.search(r"detect", text, re.I)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [{"query": [], "means": ["x"]}, {"query": ["x"]}, {"query": ["x"], "means": "y"},
+     {"query": ["..."], "means": ["y"]}],
+)  # fmt: skip
+def test_a_bad_thesaurus_entry_is_refused_with_its_number(entry):
+    with pytest.raises(PaperdbError, match="entry 2"):
+        thesaurus.Thesaurus([{"query": ["a"], "means": ["b"]}, entry], source="t.toml")
+
+
+def test_the_bundled_thesaurus_is_valid_and_no_query_phrase_is_in_two_entries():
+    text = (ROOT / "src" / "paperdb" / "data" / "thesaurus.toml").read_text()
+    entries = tomllib.loads(text)["entry"]
+    assert len(thesaurus.bundled().entries) == len(entries)
+    entry_of = {}
+    for number, entry in enumerate(entries):
+        for phrase in entry["query"]:
+            entry_of.setdefault(" ".join(re.findall(r"[^\W_]+", phrase.lower())), set()).add(number)
+    assert [phrase for phrase, numbers in entry_of.items() if len(numbers) > 1] == []

@@ -34,6 +34,26 @@ def words(text):
     return _WORD.findall(text)
 
 
+# Endings a reader ignores when matching a phrase's words in running text: "rotary position
+# embedding" is written "rotary positional embeddings". Cruder than porter on purpose: it only
+# cuts, so a cut word is always a prefix of what is written ("provenance" is not "proven").
+_SUFFIXES = ("ations", "ation", "ers", "er", "ings", "ing", "es", "s", "ed", "al")
+
+
+def crude_stem(word):
+    word = word.lower()
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def spelled(phrase):
+    """A regular expression for the phrase's words, whatever their endings, apart or
+    hyphenated (to be used case-insensitively, word-bounded by the caller)."""
+    return r"[\s-]+".join(re.escape(crude_stem(w)) + r"\w*" for w in words(phrase))
+
+
 def normalize(text):
     """' words separated by single spaces ': the form both text and phrases are matched in."""
     if text.isascii():
