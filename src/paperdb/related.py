@@ -257,7 +257,6 @@ class _Ranker:
                 gone.add(pid)
         if n < 2:  # no rows at all; those of the others go with them
             return bytearray(b"\x01" * n), gone
-        changed = bytes(selected)
         start, papers, number = self.start, self.papers, self.number
 
         def mark_holders(t):
@@ -265,14 +264,22 @@ class _Ranker:
                 selected[paper] = 1
 
         # Terms: of the changed papers' texts, before and after.
-        before = _holders((pid, *text) for pid, text in changes.texts.items() if text)
-        after = _holders(
-            conn.execute(
-                "SELECT id, title, abstract, aliases FROM papers WHERE id = ?", (pid,)
+        now = {
+            pid: conn.execute(
+                "SELECT title, abstract, aliases FROM papers WHERE id = ?", (pid,)
             ).fetchone()
             for pid in changes.texts
             if pid not in gone
-        )
+        }
+        before = _holders((pid, *text) for pid, text in changes.texts.items() if text)
+        after = _holders((pid, *text) for pid, text in now.items())
+        # Papers whose title or abstract changed (not only their aliases): the spelling of a
+        # term is read there.
+        rewritten = bytearray(n)
+        for pid, text in now.items():
+            old = changes.texts[pid]
+            if old is None or old[:2] != text[:2]:
+                rewritten[bisect_left(ids, pid)] = 1
         usable = _usable_term()
         for term in sorted(before.keys() | after.keys()):
             if not usable(term):
@@ -281,8 +288,9 @@ class _Ranker:
             t = number.get(term)
             if t is not None:
                 # Same holders among the changed papers, in the same columns: df and
-                # postings are as they were; only the spelling, if the first holder changed.
-                if old == new and not changed[papers[start[t]]]:
+                # postings are as they were; only the spelling can change, if the first
+                # holder's title or abstract did.
+                if old == new and not rewritten[papers[start[t]]]:
                     continue
                 mark_holders(t)
             elif len(new) != len(old):
