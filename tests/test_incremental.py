@@ -528,6 +528,24 @@ def lengthen_an_abstract(folder, db):
     edit(path, replace={found.abstract_line: found.abstract + " We add a zorblax router."})
 
 
+def give_a_paper_a_topic(folder, db):
+    """A paper many lists name gains a topic through common words only: its distinctive
+    words, and the papers holding them, stay the same, but their scores for it do not."""
+    conn = sqlite3.connect(db)
+    (title,) = conn.execute(
+        "SELECT papers.title FROM related_papers JOIN papers ON papers.id = related_id"
+        " WHERE papers.abstract NOT LIKE '%transformer%' AND papers.title NOT LIKE '%transformer%'"
+        " AND papers.listing_count = 1 GROUP BY papers.id ORDER BY count(*) DESC, papers.id"
+        " LIMIT 1"
+    ).fetchone()
+    conn.close()
+    for name in SEED_NAMES:
+        found = [o for o in occurrences(folder / name) if o.title == title]
+        if found:
+            more = found[0].abstract + " Transformers. A transformer, and transformers."
+            edit(folder / name, replace={found[0].abstract_line: more})
+
+
 def add_a_dump(folder, db):
     (folder / "006_new.txt").write_text("\n".join(NEW_PAPERS), encoding="utf-8")
 
@@ -570,7 +588,14 @@ def share_a_repository(folder, db):
 
 @pytest.mark.parametrize(
     "change",
-    [lengthen_an_abstract, add_a_dump, remove_a_dump, redefine_a_short_form, share_a_repository],
+    [
+        lengthen_an_abstract,
+        give_a_paper_a_topic,
+        add_a_dump,
+        remove_a_dump,
+        redefine_a_short_form,
+        share_a_repository,
+    ],
 )
 def test_an_update_ranks_related_papers_again_only_where_they_can_change(start, tmp_path, change):
     folder, db = start

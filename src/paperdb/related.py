@@ -14,6 +14,23 @@ weight (each topic by idf and by the paper's topic score), a shared repository a
 acronym (a short form of the acronyms table among the shared terms). Ties go to the lower
 id. Measured in docs/RELATED.md (benchmarks/related_eval.py).
 
+No weight reads a count that every update moves: a term weighs ln(TERM_SCALE / df), from
+its own df only, and a topic the band round(log2(papers / its papers)). So an incremental
+update (RelatedChanges) ranks again only the papers whose rows can differ, with the same
+code, and the table equals a full build's. A paper's rows read: its own terms (title,
+abstract) and topics; for each of its terms, df, the postings and the spelling (from the
+first holder's title or abstract); the topics and postings of its candidates; its
+repositories' papers and names; the acronym terms; the topic weights. Let D be the papers
+whose index row changed (new, gone, text or aliases). A paper outside D is ranked again
+when it holds (in title or abstract) a term that a paper of D held or holds (any column),
+in 2..MAX_DF papers before or after, unless the D papers holding it are the same, in the
+same columns, and changed their aliases only (then df, postings, topics and spelling are as
+they were); when a term it holds became or stopped being a short form; when it keeps a
+topic whose band moved; when it mentions a repository whose mentions changed (or was
+respelled) and that is shared by 2..MAX_DF papers before or after. Any candidate whose
+score or reasons can change is in D and reaches the paper through a shared term or
+repository, before or after (its old terms and repositories count), so these are all.
+
 from paperdb.related import related_rows
 rows = related_rows(conn)  # (paper_id, related_id, rank, score, reasons), in key order
 """
@@ -273,8 +290,8 @@ class _Ranker:
         }
         before = _holders((pid, *text) for pid, text in changes.texts.items() if text)
         after = _holders((pid, *text) for pid, text in now.items())
-        # Papers whose title or abstract changed (not only their aliases): the spelling of a
-        # term is read there.
+        # Papers whose title or abstract changed, not only their aliases: their topics and
+        # the spellings of their terms may have too.
         rewritten = bytearray(n)
         for pid, text in now.items():
             old = changes.texts[pid]
@@ -287,10 +304,10 @@ class _Ranker:
             old, new = before.get(term, {}), after.get(term, {})
             t = number.get(term)
             if t is not None:
-                # Same holders among the changed papers, in the same columns: df and
-                # postings are as they were; only the spelling can change, if the first
-                # holder's title or abstract did.
-                if old == new and not rewritten[papers[start[t]]]:
+                # Same holders among the changed papers, in the same columns, and only
+                # their aliases changed: df, postings, the holders' topics and the term's
+                # spelling (read from a title or abstract) are as they were.
+                if old == new and not any(rewritten[bisect_left(ids, pid)] for pid in new):
                     continue
                 mark_holders(t)
             elif len(new) != len(old):
