@@ -1,6 +1,7 @@
 """`paperdb build --incremental`: the updated file has the same content as a full build."""
 
 import os
+import re
 import shutil
 import sqlite3
 
@@ -508,4 +509,100 @@ def test_an_abstract_conflict_from_an_update_names_both_places_as_a_full_build(
         .fetchall()
     )
     assert said.split(": ", 1)[1] in [message for (message,) in stored]
+    assert_same_as_full_build(db, folder, tmp_path)
+
+
+def related_ranked(said):
+    """(papers whose related papers were ranked, papers) from an update's progress."""
+    (numbers,) = [
+        re.fullmatch(r"finding related papers of ([\d,]+) of ([\d,]+) papers", message)
+        for message in said
+        if message.startswith("finding related papers of ")
+    ]
+    return tuple(int(number.replace(",", "")) for number in numbers.groups())
+
+
+def lengthen_an_abstract(folder, db):
+    path = dump(folder, "003")
+    found = occurrences(path)[7]
+    edit(path, replace={found.abstract_line: found.abstract + " We add a zorblax router."})
+
+
+def give_a_paper_a_topic(folder, db):
+    """A paper many lists name gains a topic through common words only: its distinctive
+    words, and the papers holding them, stay the same, but their scores for it do not."""
+    conn = sqlite3.connect(db)
+    (title,) = conn.execute(
+        "SELECT papers.title FROM related_papers JOIN papers ON papers.id = related_id"
+        " WHERE papers.abstract NOT LIKE '%transformer%' AND papers.title NOT LIKE '%transformer%'"
+        " AND papers.listing_count = 1 GROUP BY papers.id ORDER BY count(*) DESC, papers.id"
+        " LIMIT 1"
+    ).fetchone()
+    conn.close()
+    for name in SEED_NAMES:
+        found = [o for o in occurrences(folder / name) if o.title == title]
+        if found:
+            more = found[0].abstract + " Transformers. A transformer, and transformers."
+            edit(folder / name, replace={found[0].abstract_line: more})
+
+
+def add_a_dump(folder, db):
+    (folder / "006_new.txt").write_text("\n".join(NEW_PAPERS), encoding="utf-8")
+
+
+def remove_a_dump(folder, db):
+    add_a_dump(folder, db)
+    update(folder, db)
+    (folder / "006_new.txt").unlink()
+
+
+def redefine_a_short_form(folder, db):
+    """The short form in the most papers' aliases gets another long form: their aliases
+    change, and with them the index rows of papers no dump changed."""
+    conn = sqlite3.connect(db)
+    (short,) = conn.execute(
+        "SELECT acronyms.short FROM acronyms JOIN papers ON instr(papers.aliases, acronyms.long)"
+        " WHERE acronyms.used_for_search = 1 AND acronyms.papers = 1"
+        " AND acronyms.short GLOB '[A-Z][A-Z][A-Z]'"
+        " GROUP BY acronyms.short ORDER BY count(*) DESC, acronyms.short LIMIT 1"
+    ).fetchone()
+    conn.close()
+    a, b, c = short.lower()
+    long_form = f"{a}arnacle {b}ellows {c}ircuit"
+    lines = []
+    for n in ("One", "Two", "Three", "Four"):
+        lines += [f"Barnacles {n}: a Study", f"Study {n} defines {long_form} ({short}) anew."]
+    (folder / "005_more.txt").write_text("\n".join(lines), encoding="utf-8")
+
+
+def share_a_repository(folder, db):
+    edit(
+        dump(folder, "004"),
+        append=[
+            "Shifted Windows for Satellite Images",
+            "We adapt shifted windows to Landsat imagery, building on "
+            "https://github.com/microsoft/Swin-Transformer and github.com/microsoft/torchgeo.",
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lengthen_an_abstract,
+        give_a_paper_a_topic,
+        add_a_dump,
+        remove_a_dump,
+        redefine_a_short_form,
+        share_a_repository,
+    ],
+)
+def test_an_update_ranks_related_papers_again_only_where_they_can_change(start, tmp_path, change):
+    folder, db = start
+    change(folder, db)
+    said = []
+    result = build([folder], db, incremental=True, on_progress=said.append)
+    assert result.mode == "incremental", result.reason
+    ranked, papers = related_ranked(said)
+    assert 0 < ranked < papers // 2
     assert_same_as_full_build(db, folder, tmp_path)

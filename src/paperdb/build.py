@@ -215,13 +215,16 @@ def _update(run):
             check_base(writer.temp_path, output)
             changes = plan_update(output, dumps, run.taxonomy, source=writer.temp_path)
             fresh_paths = {shown(dump.path) for _, dump in changes.fresh}
-            Update(writer, changes, dumps, run.taxonomy, run.warn, run.progress).run()
+            update = Update(
+                writer, changes, dumps, run.taxonomy, run.warn, run.progress, related=run.related
+            )
+            update.run()
             store_overview(writer)
             ours = [w for w in run.input_warnings if w.source in fresh_paths]
             store_input_warnings(writer, dumps, ours + file_warnings)
             finish_warnings(writer)
             run.stage("update")
-            write_related(writer, run.related)
+            write_related(writer, run.related, update.related_changes, run.progress)
             run.stage("related_papers")
             result.files = len(dumps)
             (result.occurrences,) = writer.execute("SELECT count(*) FROM paper_listings").fetchone()

@@ -39,6 +39,7 @@ from .papers import (
     read_dump,
     warning_row,
 )
+from .related import RelatedChanges
 from .topics import topic_rows
 
 
@@ -150,7 +151,7 @@ LISTING_COLUMNS = [
 class Update:
     """Applies Changes to the copy of the database a DatabaseWriter holds."""
 
-    def __init__(self, writer, changes, dumps, taxonomy, warn, progress):
+    def __init__(self, writer, changes, dumps, taxonomy, warn, progress, *, related=True):
         self.writer = writer
         self.changes = changes
         self.dumps = dumps
@@ -160,8 +161,13 @@ class Update:
         self.listing_names = {lid: dump.name for lid, dump in enumerate(dumps, start=1)}
         self.listing_paths = {lid: dump.path for lid, dump in enumerate(dumps, start=1)}
         self.fresh_ids = {lid for lid, _ in changes.fresh}
+        # What related_papers must be ranked again for (write_related); None: every paper.
+        self.related = related
+        self.related_changes = None
 
     def run(self):
+        if self.related:
+            self.related_changes = RelatedChanges(self.writer)
         affected = self._drop_gone_listings()
         self._renumber_listings()
         old_expansions = dict(
@@ -188,6 +194,8 @@ class Update:
             self._replay(pid)
         self._update_aliases(old_expansions, expansions)
         self._check_repo_ids()
+        if self.related_changes:
+            self.related_changes.repos.update(self.facts.touched_repos)
         self.facts.finish()
 
     def _warn(self, listing_id, dump, line, kind, message):
@@ -269,16 +277,16 @@ class Update:
                 "papers",
                 paper_row(pid, title, kept, first_listing, len(rows), aliases),
             )
-            _index(self.writer, pid, title, kept, aliases)
+            self._index(pid, title, kept, aliases)
         else:
-            _unindex(self.writer, pid, old[0], old[1], old[2])
+            self._unindex(pid, old[0], old[1], old[2])
             aliases = self.facts.replace(pid, title, kept)
             self.writer.execute(
                 "UPDATE papers SET title = ?, abstract = ?, first_listing_id = ?,"
                 " listing_count = ?, aliases = ? WHERE id = ?",
                 (title, kept, first_listing, len(rows), aliases, pid),
             )
-            _index(self.writer, pid, title, kept, aliases)
+            self._index(pid, title, kept, aliases)
         # Rows here are written in id order, not paper order, and the paper's place in paper
         # order may have moved: its repositories' first mentions are settled at the end.
         self.facts.touched_repos.update(self.facts.repos_of(pid))
@@ -313,7 +321,7 @@ class Update:
         if old is None:
             return
         _refuse_if_collision(self.writer, pid, title_key(old[0]), removing=True)
-        _unindex(self.writer, pid, old[0], old[1], old[2])
+        self._unindex(pid, old[0], old[1], old[2])
         self.facts.remove(pid)
         self.writer.execute("DELETE FROM build_warnings WHERE paper_id = ?", (pid,))
         self.writer.execute("DELETE FROM papers WHERE id = ?", (pid,))
@@ -346,11 +354,21 @@ class Update:
             ).fetchone()
             _, new_aliases = topics_and_aliases.of(title, abstract)
             if new_aliases != aliases:
-                _unindex(self.writer, pid, title, abstract, aliases)
+                self._unindex(pid, title, abstract, aliases)
                 self.writer.execute(
                     "UPDATE papers SET aliases = ? WHERE id = ?", (new_aliases, pid)
                 )
-                _index(self.writer, pid, title, abstract, new_aliases)
+                self._index(pid, title, abstract, new_aliases)
+
+    def _index(self, pid, title, abstract, aliases):
+        if self.related_changes:
+            self.related_changes.paper(pid, None)
+        _index(self.writer, pid, title, abstract, aliases)
+
+    def _unindex(self, pid, title, abstract, aliases):
+        if self.related_changes:
+            self.related_changes.paper(pid, (title, abstract, aliases))
+        _unindex(self.writer, pid, title, abstract, aliases)
 
     def _check_repo_ids(self):
         """Refuse when a repository is off its hashed id (two names share a hash), or when

@@ -14,6 +14,23 @@ weight (each topic by idf and by the paper's topic score), a shared repository a
 acronym (a short form of the acronyms table among the shared terms). Ties go to the lower
 id. Measured in docs/RELATED.md (benchmarks/related_eval.py).
 
+No weight reads a count that every update moves: a term weighs ln(TERM_SCALE / df), from
+its own df only, and a topic the band round(log2(papers / its papers)). So an incremental
+update (RelatedChanges) ranks again only the papers whose rows can differ, with the same
+code, and the table equals a full build's. A paper's rows read: its own terms (title,
+abstract) and topics; for each of its terms, df, the postings and the spelling (from the
+first holder's title or abstract); the topics and postings of its candidates; its
+repositories' papers and names; the acronym terms; the topic weights. Let D be the papers
+whose index row changed (new, gone, text or aliases). A paper outside D is ranked again
+when it holds (in title or abstract) a term that a paper of D held or holds (any column),
+in 2..MAX_DF papers before or after, unless the D papers holding it are the same, in the
+same columns, and changed their aliases only (then df, postings, topics and spelling are as
+they were); when a term it holds became or stopped being a short form; when it keeps a
+topic whose band moved; when it mentions a repository whose mentions changed (or was
+respelled) and that is shared by 2..MAX_DF papers before or after. Any candidate whose
+score or reasons can change is in D and reaches the paper through a shared term or
+repository, before or after (its old terms and repositories count), so these are all.
+
 from paperdb.related import related_rows
 rows = related_rows(conn)  # (paper_id, related_id, rank, score, reasons), in key order
 """
@@ -23,6 +40,7 @@ import re
 import sqlite3
 from array import array
 from bisect import bisect_left
+from functools import cache
 from heapq import nlargest
 from itertools import islice
 
@@ -37,6 +55,7 @@ TERMS = 12  # distinctive terms a paper is described by, at most
 POOL = 60  # candidates walked per paper: terms are taken, heaviest first, until this many
 POOL_SCORED = 30  # of those, the best by words are scored on every signal (with shared repos)
 TITLE_BOOST = 2.0
+TERM_SCALE = 1000  # a term's weight is ln(TERM_SCALE / df): its own df, never the paper count
 TOPICS_KEPT = 4  # a paper's strongest topics, packed 16 bits each into one 64-bit integer
 WORDS_SHOWN = 3  # in reasons
 TOPICS_SHOWN = 2
@@ -71,15 +90,35 @@ GROUP BY related_terms.id, related_dense.n
 def related_rows(conn, weights=None):
     """Every row of related_papers for the database on `conn`, in (paper_id, rank) order,
     as an iterator (at 1M papers the rows would take ~1 GB as a list)."""
-    return _Ranker(conn, WEIGHTS if weights is None else weights).rows()
+    with _Ranker(conn, WEIGHTS if weights is None else weights) as ranker:
+        yield from ranker.rows()
 
 
-def write_related(writer, enabled=True):
-    """Replace related_papers with the rows for the database `writer` holds (none when not
-    `enabled`: `paperdb build --no-related`)."""
-    writer.execute("DELETE FROM related_papers")
-    if enabled:
-        rows = related_rows(writer.read_connection())
+def write_related(writer, enabled=True, changes=None, progress=None):
+    """Bring related_papers up to date with the database `writer` holds (empty when not
+    `enabled`: `paperdb build --no-related`); returns the number of papers ranked.
+
+    Without `changes` every paper is ranked. With the RelatedChanges of an incremental
+    update, only the papers whose rows can differ are (module docstring), and the table
+    ends up the same as a full build's."""
+    if not enabled:
+        writer.execute("DELETE FROM related_papers")
+        return 0
+    conn = writer.read_connection()
+    with _Ranker(conn, WEIGHTS) as ranker:
+        selected = None
+        if changes is not None and changes.had_rows:
+            selected, gone = ranker.affected(changes)
+            writer.executemany(
+                "DELETE FROM related_papers WHERE paper_id = ?",
+                [(pid,) for pid in sorted(gone.union(ranker.ids_of(selected)))],
+            )
+        else:
+            writer.execute("DELETE FROM related_papers")
+        ranked = len(ranker.ids) if selected is None else sum(selected)
+        if progress:
+            progress(f"finding related papers of {ranked:,} of {len(ranker.ids):,} papers")
+        rows = ranker.rows(selected)
         # In batches, each inserted before the next is ranked: no statement is left running
         # on the connection when the ranking drops its temporary tables at the end.
         while batch := list(islice(rows, BATCH_ROWS)):
@@ -88,6 +127,33 @@ def write_related(writer, enabled=True):
                 " VALUES (?, ?, ?, ?, ?)",
                 batch,
             )
+    return ranked
+
+
+class RelatedChanges:
+    """What an incremental update changes that related_papers is computed from, for
+    write_related to rank again only the papers whose rows can differ (module docstring).
+
+    Made before the update changes anything: it keeps the counts the weights and the
+    repository partners are read from. The update then calls paper() before it changes a
+    paper's row in the full-text index, and adds the repositories whose mentions it
+    changed to `repos`."""
+
+    def __init__(self, writer):
+        said = writer.execute("SELECT value FROM build_info WHERE key = 'related'").fetchone()
+        self.had_rows = said == ("yes",)  # else the table is empty: every paper is ranked
+        self.texts = {}  # paper id -> (title, abstract, aliases) indexed before, None if new
+        self.repos = set()
+        if self.had_rows:
+            (self.papers,) = writer.execute("SELECT count(*) FROM papers").fetchone()
+            self.topic_counts = dict(writer.execute(_TOPIC_COUNTS_SQL))
+            self.repo_counts = dict(writer.execute(_REPO_COUNTS_SQL))
+            self.acronyms = _acronym_terms(writer)
+
+    def paper(self, pid, indexed):
+        """Paper `pid`'s row in the index is about to change; `indexed` is the (title,
+        abstract, aliases) it holds now, None for a new paper."""
+        self.texts.setdefault(pid, indexed)
 
 
 def has_related(path):
@@ -154,27 +220,156 @@ def related_papers(db, paper):
 
 
 class _Ranker:
+    """The ranking's inputs, read whole from the database (the postings of every kept term,
+    every paper's strongest topics, the shared repositories), and the ranking of the
+    papers asked for. A context manager: its temporary tables go at the end."""
+
     def __init__(self, conn, weights):
         self.conn = conn
         self.weights = weights
         self.ids = array("q", (pid for (pid,) in conn.execute("SELECT id FROM papers ORDER BY id")))
 
-    def rows(self):
-        if len(self.ids) < 2:
-            return
-        conn = self.conn
-        try:
+    def __enter__(self):
+        if len(self.ids) >= 2:
             self._load()
-            yield from self._ranked(self._by_paper())
+        return self
+
+    def __exit__(self, *exc):
+        for table in ("related_terms", "related_dense"):
+            self.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        for table in ("related_vocab", "related_instance"):
+            self.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+    def ids_of(self, selected):
+        return [self.ids[a] for a in range(len(self.ids)) if selected[a]]
+
+    def rows(self, selected=None):
+        """The rows of the papers `selected` (a mask by dense number; None: all), in
+        (paper_id, rank) order."""
+        n = len(self.ids)
+        if n < 2:
+            return
+        if selected is None:
+            selected = bytes([1]) * n
+        by_paper = self._by_paper(selected)
+        self._load_surfaces(by_paper[1])
+        yield from self._ranked(by_paper, selected)
+
+    def affected(self, changes):
+        """(a mask of the papers whose rows can differ from those in the table, by dense
+        number; the ids of papers gone) after the update `changes` describes. Why these
+        are all: the module docstring."""
+        conn, ids, n = self.conn, self.ids, len(self.ids)
+        selected, gone = bytearray(n), set()
+
+        def mark(pid):
+            i = bisect_left(ids, pid)
+            if i < n and ids[i] == pid:
+                selected[i] = 1
+                return True
+            return False
+
+        for pid in changes.texts:
+            if not mark(pid):
+                gone.add(pid)
+        if n < 2:  # no rows at all; those of the others go with them
+            return bytearray(b"\x01" * n), gone
+        start, papers, number = self.start, self.papers, self.number
+
+        def mark_holders(t):
+            for paper in papers[start[t] : start[t + 1]]:
+                selected[paper] = 1
+
+        # Terms: of the changed papers' texts, before and after.
+        now = {
+            pid: conn.execute(
+                "SELECT title, abstract, aliases FROM papers WHERE id = ?", (pid,)
+            ).fetchone()
+            for pid in changes.texts
+            if pid not in gone
+        }
+        before = _holders((pid, *text) for pid, text in changes.texts.items() if text)
+        after = _holders((pid, *text) for pid, text in now.items())
+        # Papers whose title or abstract changed, not only their aliases: their topics and
+        # the spellings of their terms may have too.
+        rewritten = bytearray(n)
+        for pid, text in now.items():
+            old = changes.texts[pid]
+            if old is None or old[:2] != text[:2]:
+                rewritten[bisect_left(ids, pid)] = 1
+        usable = _usable_term()
+        for term in sorted(before.keys() | after.keys()):
+            if not usable(term):
+                continue
+            old, new = before.get(term, {}), after.get(term, {})
+            t = number.get(term)
+            if t is not None:
+                # Same holders among the changed papers, in the same columns, and only
+                # their aliases changed: df, postings, the holders' topics and the term's
+                # spelling (read from a title or abstract) are as they were.
+                if old == new and not any(rewritten[bisect_left(ids, pid)] for pid in new):
+                    continue
+                mark_holders(t)
+            elif len(new) != len(old):
+                for pid in self._former_holders(term, len(new) - len(old)):
+                    mark(pid)
+        # Acronyms: a term that became, or stopped being, a short form (or another spelling).
+        for term in sorted(changes.acronyms.keys() | self.acronym_of.keys()):
+            t = number.get(term)
+            if t is not None and changes.acronyms.get(term) != self.acronym_of.get(term):
+                mark_holders(t)
+        # Topics whose weight moved to another band: every paper keeping one of them.
+        weights = _topic_weights(changes.topic_counts, changes.papers)
+        moved = {
+            tid
+            for tid in weights.keys() | self.topic_idf.keys()
+            if weights.get(tid, 0) != self.topic_idf.get(tid, 0)
+        }
+        if moved:
+            for a, packed in enumerate(self.topic_ids):
+                while packed:
+                    if packed & 0xFFFF in moved:
+                        selected[a] = 1
+                        break
+                    packed >>= 16
+        # Repositories mentioned, or mentioned no more, by a changed paper (or respelled):
+        # every paper mentioning one, where it is (or was) shared by 2 to MAX_DF papers.
+        for rid in sorted(changes.repos):
+            mentioners = [
+                pid
+                for (pid,) in conn.execute(
+                    "SELECT DISTINCT paper_id FROM paper_repos WHERE repo_id = ?", (rid,)
+                )
+            ]
+            if 2 <= len(mentioners) <= MAX_DF or 2 <= changes.repo_counts.get(rid, 0) <= MAX_DF:
+                for pid in mentioners:
+                    mark(pid)
+        return selected, gone
+
+    def _former_holders(self, term, change):
+        """The ids of the papers holding `term` in a title or abstract, if it was in 2 to
+        MAX_DF papers before its count changed by `change` (it is not now); else none."""
+        limit = MAX_DF + change  # papers holding it now, at most, to have been in the window
+        if limit < 0:
+            return []
+        docs, holders, last = 0, [], None
+        cursor = self.conn.execute(
+            "SELECT doc, col FROM temp.related_instance WHERE term = ?", (term,)
+        )
+        try:
+            for doc, col in cursor:
+                if doc != last:
+                    docs, last = docs + 1, doc
+                    if docs > limit:
+                        return []
+                if col != "aliases" and (not holders or holders[-1] != doc):
+                    holders.append(doc)
         finally:
-            for table in ("related_terms", "related_dense"):
-                conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
-            for table in ("related_vocab", "related_instance"):
-                conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+            cursor.close()
+        return holders if 2 <= docs - change <= MAX_DF else []
 
     def _load(self):
         conn = self.conn
-        n = len(self.ids)
         conn.execute(
             "CREATE VIRTUAL TABLE temp.related_vocab USING fts5vocab(main, papers_fts, 'row')"
         )
@@ -189,16 +384,16 @@ class _Ranker:
             " SELECT id, row_number() OVER (ORDER BY id) - 1 FROM papers"
         )
         terms, self.idf = [], array("d")
-        stop_words = _stems(STOP_WORDS)
+        usable = _usable_term()
         for term, df in conn.execute(_TERMS_SQL, (MAX_DF,)):
-            if term.isdigit() or term in stop_words:
-                continue
-            terms.append(term)
-            self.idf.append(math.log(n / df))
+            if usable(term):
+                terms.append(term)
+                self.idf.append(math.log(TERM_SCALE / df))
         conn.executemany(
             "INSERT INTO temp.related_terms (id, term) VALUES (?, ?)", enumerate(terms)
         )
         self.terms = terms
+        self.number = {term: i for i, term in enumerate(terms)}
         # Postings, term by term: papers[start[t]:start[t + 1]], with a title flag each.
         self.start = array("l", [0])
         self.papers = array("l")
@@ -212,28 +407,21 @@ class _Ranker:
             self.in_title.append(title)
         while len(self.start) <= len(terms):
             self.start.append(len(self.papers))
-        self._load_surfaces()
         self._load_acronyms()
         self._load_topics()
         self._load_repos()
 
     def _load_acronyms(self):
         """Term number -> the short form as written, for the terms that are one."""
-        number = {term: i for i, term in enumerate(self.terms)}
-        self.acronym = {}
-        for (short,) in self.conn.execute(
-            "SELECT short FROM acronyms WHERE used_for_search = 1 ORDER BY short"
-        ):
-            i = number.get(short.lower())
-            if i is not None:
-                self.acronym.setdefault(i, short)
+        self.acronym_of = _acronym_terms(self.conn)
+        number = self.number
+        self.acronym = {number[t]: s for t, s in self.acronym_of.items() if t in number}
 
     def _load_topics(self):
         """Each paper's strongest topics (ids, and scores up to 255), packed 16 bits each."""
         conn = self.conn
         n = len(self.ids)
-        counts = dict(conn.execute("SELECT topic_id, count(*) FROM paper_topics GROUP BY topic_id"))
-        self.topic_idf = {tid: math.log(n / count) for tid, count in counts.items()}
+        self.topic_idf = _topic_weights(dict(conn.execute(_TOPIC_COUNTS_SQL)), n)
         self.topic_slug = dict(conn.execute("SELECT id, slug FROM topics"))
         self.topic_ids = array("Q", bytes(8 * n))
         self.topic_scores = array("Q", bytes(8 * n))
@@ -273,9 +461,10 @@ class _Ranker:
         for a, b, name in rows:
             self.repo_partners.setdefault(a, {}).setdefault(b, name)
 
-    def _by_paper(self):
-        """The postings turned around: terms[first[p]:first[p + 1]] are paper p's terms,
-        with minus their weight in the paper (idf, a title word TITLE_BOOST times) beside."""
+    def _by_paper(self, selected):
+        """The postings turned around for the papers `selected`: terms[first[p]:first[p + 1]]
+        are paper p's terms, with minus their weight in the paper (idf, a title word
+        TITLE_BOOST times) beside."""
         n, idf = len(self.ids), self.idf
         start, papers = self.start, self.papers
         # A term in one paper's title or abstract only (the rest in aliases) finds no other.
@@ -283,7 +472,8 @@ class _Ranker:
         counts = array("l", bytes(8 * (n + 1)))
         for term in kept:
             for paper in papers[start[term] : start[term + 1]]:
-                counts[paper + 1] += 1
+                if selected[paper]:
+                    counts[paper + 1] += 1
         for p in range(n):
             counts[p + 1] += counts[p]
         first = array("l", counts)
@@ -293,14 +483,15 @@ class _Ranker:
         for term in kept:
             for k in range(start[term], start[term + 1]):
                 paper = papers[k]
-                slot = fill[paper]
-                terms[slot] = term
-                weights[slot] = -idf[term] * (TITLE_BOOST if self.in_title[k] else 1.0)
-                fill[paper] = slot + 1
+                if selected[paper]:
+                    slot = fill[paper]
+                    terms[slot] = term
+                    weights[slot] = -idf[term] * (TITLE_BOOST if self.in_title[k] else 1.0)
+                    fill[paper] = slot + 1
         return first, terms, weights
 
-    def _ranked(self, by_paper):
-        """(paper_id, related_id, rank, score, reasons) of every paper, in id order.
+    def _ranked(self, by_paper, selected):
+        """(paper_id, related_id, rank, score, reasons) of the papers selected, in id order.
 
         This loop is most of the stage's time (once per paper): everything it uses is a
         local name, and the reasons are written for the listed papers only."""
@@ -314,6 +505,8 @@ class _Ranker:
         topic_idf, topic_slug, surface = self.topic_idf, self.topic_slug, self.surface
         repo_partners, no_partners = self.repo_partners, {}
         for a in range(len(ids)):
+            if not selected[a]:
+                continue
             lo, hi = first[a], first[a + 1]
             partners = repo_partners.get(a, no_partners)
             if lo == hi and not partners:
@@ -411,12 +604,12 @@ class _Ranker:
                     reasons.append(acronym_part)
                 yield ids[a], other, rank, round(-minus_score * 1000), "; ".join(reasons)
 
-    def _load_surfaces(self):
-        """Each term as a reader wrote it (a stem: 'hardwar' -> 'hardware'): as the first
-        paper holding it writes it; the term itself where it is not found there."""
+    def _load_surfaces(self, needed):
+        """Each term in `needed` as a reader wrote it (a stem: 'hardwar' -> 'hardware'): as
+        the first paper holding it writes it; the term itself where it is not found there."""
         start, papers, terms = self.start, self.papers, self.terms
         by_paper = {}
-        for term in range(len(terms)):
+        for term in sorted(set(needed)):
             if start[term] < start[term + 1]:  # else in aliases only: never a reason
                 by_paper.setdefault(papers[start[term]], []).append(term)
         self.surface = list(terms)
@@ -440,6 +633,59 @@ class _Ranker:
 
 
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+
+
+_TOPIC_COUNTS_SQL = "SELECT topic_id, count(*) FROM paper_topics GROUP BY topic_id"
+_REPO_COUNTS_SQL = "SELECT repo_id, count(DISTINCT paper_id) FROM paper_repos GROUP BY repo_id"
+
+
+def _topic_weights(counts, papers):
+    """{topic id: weight}: the band of the topic's rarity, round(log2(papers / count)).
+
+    A band, not the exact idf: an update that adds or changes a few papers moves a topic's
+    weight only when its share crosses a band's edge, and only then must every paper
+    keeping that topic be ranked again."""
+    return {tid: round(math.log2(max(papers, count) / count)) for tid, count in counts.items()}
+
+
+def _acronym_terms(conn):
+    """{index term: the short form as written} for the short forms search uses; of two
+    spellings of one term, the first in order."""
+    found = {}
+    for (short,) in conn.execute(
+        "SELECT short FROM acronyms WHERE used_for_search = 1 ORDER BY short"
+    ):
+        found.setdefault(short.lower(), short)
+    return found
+
+
+@cache
+def _usable_term():
+    """Whether an index term can describe a paper: not a number, not a stop word."""
+    stop_words = _stems(STOP_WORDS)
+    return lambda term: not term.isdigit() and term not in stop_words
+
+
+def _holders(texts):
+    """{term: {paper id: whether in its title or abstract}} for the (paper id, title,
+    abstract, aliases) `texts`, as papers_fts indexes them."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(
+            "CREATE VIRTUAL TABLE texts USING fts5(title, abstract, aliases,"
+            f" tokenize={fts_tokenize()})"
+        )
+        conn.executemany(
+            "INSERT INTO texts (rowid, title, abstract, aliases) VALUES (?, ?, ?, ?)", texts
+        )
+        conn.execute("CREATE VIRTUAL TABLE terms USING fts5vocab(texts, 'instance')")
+        found = {}
+        for term, doc, col in conn.execute("SELECT term, doc, col FROM terms"):
+            held = found.setdefault(term, {})
+            held[doc] = held.get(doc, False) or col != "aliases"
+        return found
+    finally:
+        conn.close()
 
 
 def _stems(words):
