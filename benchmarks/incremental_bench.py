@@ -122,19 +122,21 @@ def main():
 
     folder = corpus(args.work, args.papers, args.files, args.seed)
     before = args.work / "incremental-before.db"
-    seconds, memory = run_process([*build, str(folder), "-o", str(before), "-q"])
-    print(f"full build of {folder.name}: {seconds:.1f} s, {memory:.0f} MB peak RSS")
+    seconds, memory, cpu = run_process([*build, str(folder), "-o", str(before), "-q"])
+    print(f"full build of {folder.name}: {seconds:.1f} s, {cpu:.1f} s CPU, {memory:.0f} MB peak")
 
     changed = args.work / f"{folder.name}-changed"
     name, count = changed_copy(folder, changed)
     print(f"changed {name} ({count} papers) of {args.files} dumps")
     updated = args.work / "incremental-updated.db"
     shutil.copyfile(before, updated)
-    seconds, memory = run_process([*build, "--incremental", str(changed), "-o", str(updated)])
-    print(f"incremental build: {seconds:.1f} s, {memory:.0f} MB peak RSS")
+    seconds, memory, cpu = run_process([*build, "--incremental", str(changed), "-o", str(updated)])
+    print(f"incremental build: {seconds:.1f} s, {cpu:.1f} s CPU, {memory:.0f} MB peak")
     full = args.work / "incremental-full.db"
-    seconds, memory = run_process([*build, str(changed), "-o", str(full), "-q"])
-    print(f"full build of the changed corpus: {seconds:.1f} s, {memory:.0f} MB peak RSS")
+    seconds, memory, cpu = run_process([*build, str(changed), "-o", str(full), "-q"])
+    print(
+        f"full build of the changed corpus: {seconds:.1f} s, {cpu:.1f} s CPU, {memory:.0f} MB peak"
+    )
 
     left, right = fingerprint(updated), fingerprint(full)
     for part in sorted(left.keys() | right.keys()):
