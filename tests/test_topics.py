@@ -80,6 +80,33 @@ def test_acronyms_are_case_sensitive(acronym, text, expected):
     assert sum(phrases.find(text).get("t", {}).values()) == expected
 
 
+@pytest.mark.parametrize(
+    "title,abstract",
+    [
+        ("Large Language", "Models for all"),  # no phrase across the break
+        ("Large Language Models", "large language models, language model"),
+        ("Sparse MoE", "MoE layers"),  # an acronym at both ends of the break
+        ("A MoE", ""),
+        ("", "MoE"),
+        ("A \x00 MoE", "\x00 Experts MoE"),  # the break character itself: fields alone
+        ("İstanbul MoE", "İ large language models MoE"),  # lower() shifts positions
+        ("MoE", "İ MoE moe"),
+    ],
+)
+def test_both_fields_in_one_scan_find_what_each_alone_finds(title, abstract):
+    """find_each scans title and abstract as one text: nothing may match across the break,
+    and what each field holds (counts, case-sensitive acronyms) is what find gives it."""
+    phrases = PhraseSet()
+    for phrase in ("large language model", "language model", "language models", "experts"):
+        phrases.add(phrase, "t")
+    phrases.add("large language", "u")
+    phrases.add("language models for", "u")
+    phrases.add("mixture of experts", "u")
+    phrases.add("MoE", "u", case_sensitive=True)
+    phrases.add("MoE MoE", "v", case_sensitive=True)
+    assert phrases.find_each(title, abstract) == (phrases.find(title), phrases.find(abstract))
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.characters(max_codepoint=0x7F)))
 def test_ascii_text_normalises_as_any_text_does(text):

@@ -28,6 +28,8 @@ _SEPARATORS = str.maketrans({ch: " " for ch in _SEPARATOR_CHARS})
 _ASCII_SEPARATORS = bytes(
     32 if chr(i) in _SEPARATOR_CHARS or 0x1C <= i <= 0x1F else i for i in range(256)
 )
+# Between title and abstract in a one-pass scan: not a word character, a separator or space.
+_BREAK = "\x00"
 
 
 def words(text):
@@ -59,8 +61,11 @@ class _Automaton:
         if all((existing, e) != (label, exact) for _, existing, e in entries):
             entries.append((phrase, label, exact))
 
-    def count(self, normal, found):
-        """Count matches in `normal` (a normalise()d text) into found[label][phrase]."""
+    def count(self, normal, found, boundary=None, after=None):
+        """Count matches in `normal` (a normalise()d text) into found[label][phrase].
+
+        With a `boundary` (a position in `normal`), matches after it go into `after`.
+        """
         if not self._entries:
             return
         if self._automaton is None:
@@ -70,7 +75,10 @@ class _Automaton:
             self._automaton.make_automaton()
         lower = normal.lower()
         aligned = len(lower) == len(normal)  # lower() keeps positions (always, for ASCII)
+        into = found
         for end, (length, entries) in self._automaton.iter(lower):
+            if boundary is not None:
+                into = found if end < boundary else after
             for phrase, label, exact in entries:
                 if exact is not None:
                     if aligned:
@@ -78,7 +86,7 @@ class _Automaton:
                             continue
                     elif exact not in normal:
                         continue
-                counts = found.setdefault(label, {})
+                counts = into.setdefault(label, {})
                 counts[phrase] = counts.get(phrase, 0) + 1
 
 
@@ -133,6 +141,27 @@ class PhraseSet:
         if self._inside:
             self._drop_nested(found)
         return found
+
+    def find_each(self, title, abstract):
+        """(find(title), find(abstract)), from one normalisation and one automaton pass.
+
+        The fields are scanned as one text with a break between them that no phrase holds,
+        so no phrase matches across it. Where lower() would shift positions (a rare
+        non-ASCII letter) or the break character is in the text, each is scanned alone.
+        """
+        if self._automaton is None:
+            self._build()
+        if _BREAK in title or _BREAK in abstract:
+            return self.find(title), self.find(abstract)
+        normal = normalize(f"{title} {_BREAK} {abstract}")
+        if len(normal.lower()) != len(normal):
+            return self.find(title), self.find(abstract)
+        in_title, in_abstract = {}, {}
+        self._automaton.count(normal, in_title, normal.index(_BREAK), in_abstract)
+        if self._inside:
+            self._drop_nested(in_title)
+            self._drop_nested(in_abstract)
+        return in_title, in_abstract
 
     def _drop_nested(self, found):
         for label, counts in found.items():
