@@ -21,7 +21,7 @@ class TopicsAndAliases:
         """(topic assignments, aliases) for one paper."""
         in_title, in_abstract = self.phrases.find_each(title, abstract)
         assignments = self.taxonomy.rows(in_title, in_abstract)
-        found = set(in_title) | set(in_abstract)
+        found = in_title.keys() | in_abstract.keys()
         return assignments, self.alias_maker.aliases(f"{title} {abstract}", found)
 
 
