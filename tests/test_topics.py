@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paperdb import textmatch
+from paperdb.acronyms import joined_hyphenated
 from paperdb.build import build
 from paperdb.cli import cli
 from paperdb.parser import DumpParser, Occurrence
@@ -78,6 +79,51 @@ def test_acronyms_are_case_sensitive(acronym, text, expected):
     phrases = PhraseSet()
     phrases.add(acronym, "t", case_sensitive=True)
     assert sum(phrases.find(text).get("t", {}).values()) == expected
+
+
+@pytest.mark.parametrize(
+    "title,abstract",
+    [
+        ("Large Language", "Models for all"),  # no phrase across the break
+        ("Large Language Models", "large language models, language model"),
+        ("Sparse MoE", "MoE layers"),  # an acronym at both ends of the break
+        ("A MoE", ""),
+        ("", "MoE"),
+        ("A \x00 MoE", "\x00 Experts MoE"),  # the break character itself: fields alone
+        ("İstanbul MoE", "İ large language models MoE"),  # lower() shifts positions
+        ("MoE", "İ MoE moe"),
+    ],
+)
+def test_both_fields_in_one_scan_find_what_each_alone_finds(title, abstract):
+    """find_each scans title and abstract as one text: nothing may match across the break,
+    and what each field holds (counts, case-sensitive acronyms) is what find gives it."""
+    phrases = PhraseSet()
+    for phrase in ("large language model", "language model", "language models", "experts"):
+        phrases.add(phrase, "t")
+    phrases.add("large language", "u")
+    phrases.add("language models for", "u")
+    phrases.add("mixture of experts", "u")
+    phrases.add("MoE", "u", case_sensitive=True)
+    phrases.add("MoE MoE", "v", case_sensitive=True)
+    assert phrases.find_each(title, abstract) == (phrases.find(title), phrases.find(abstract))
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("pre-training", ["pretraining"]),
+        ("Pre-Training, and self-attention-based.", ["PreTraining", "selfattentionbased"]),
+        ("-a-b- co-design-", ["ab", "codesign"]),
+        ("a--b a-b--c", ["ab"]),
+        ("\u00bd-x x-\u00bd", ["x\u00bd", "\u00bdx"]),  # letters to a regex, not isalpha()
+        ("2-pre-training state_space-model", ["pretraining"]),
+        ("x-y\tz-w \u00e9-\u00fc", ["xy", "zw", "\u00e9\u00fc"]),
+    ],
+)
+def test_hyphenated_words_are_joined_for_search(text, expected):
+    """Aliases carry each hyphenated word joined; a plain word of letters takes a quicker
+    path than the regular expression, and must give what it gives."""
+    assert joined_hyphenated(text) == expected
 
 
 @settings(max_examples=300, deadline=None)

@@ -186,7 +186,14 @@ def joined_hyphenated(text):
         start = text.rfind(" ", 0, hyphen) + 1
         end = text.find(" ", hyphen)
         end = len(text) if end == -1 else end
-        for word in HYPHENATED.findall(text, start, end):
-            joined.add(word.replace("-", ""))
+        word = text[start:end]
+        letters = word.replace("-", "")
+        # Most are letters and single inner hyphens ("pre-training"), the whole of what
+        # HYPHENATED matches there (isalpha() letters are all in its class).
+        if letters.isalpha() and word[0] != "-" and word[-1] != "-" and "--" not in word:
+            joined.add(letters)
+        else:
+            for found in HYPHENATED.findall(word):
+                joined.add(found.replace("-", ""))
         hyphen = text.find("-", end)
     return sorted(joined)

@@ -8,7 +8,7 @@ from .textmatch import PhraseSet
 
 
 class TopicsAndAliases:
-    """A paper's topics and search aliases, from one phrase scan per field."""
+    """A paper's topics and search aliases, from one phrase scan of both fields."""
 
     def __init__(self, taxonomy, expansions):
         self.taxonomy = taxonomy
@@ -19,10 +19,9 @@ class TopicsAndAliases:
 
     def of(self, title, abstract):
         """(topic assignments, aliases) for one paper."""
-        in_title = self.phrases.find(title)
-        in_abstract = self.phrases.find(abstract)
-        assignments = self.taxonomy.score(in_title, in_abstract)
-        found = set(in_title) | set(in_abstract)
+        in_title, in_abstract = self.phrases.find_each(title, abstract)
+        assignments = self.taxonomy.rows(in_title, in_abstract)
+        found = in_title.keys() | in_abstract.keys()
         return assignments, self.alias_maker.aliases(f"{title} {abstract}", found)
 
 
@@ -41,4 +40,4 @@ def extract(topics_and_aliases, title, abstract):
             repos.append((found.owner, found.name, found.path, found.as_written))
         else:
             links.append((found.url, found.host, found.kind, found.as_written))
-    return [tuple(assignment) for assignment in assignments], aliases, repos, links
+    return assignments, aliases, repos, links

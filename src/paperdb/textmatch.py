@@ -16,18 +16,22 @@ its capitals exactly, so "moe" in running text does not count.
 
 import re
 import string
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import ahocorasick
 
 _WORD = re.compile(r"[^\W_]+")
 _SEPARATOR_CHARS = string.punctuation + "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00b7"
 _SEPARATORS = str.maketrans({ch: " " for ch in _SEPARATOR_CHARS})
-# The same for ASCII text as bytes, where translate and split run about twice as fast. str.split()
-# also splits at the ASCII controls 0x1c-0x1f, which bytes.split() keeps: they become spaces.
+# The same for ASCII text as bytes, where translate runs about twice as fast, also turning
+# every character str.split() splits at (0x1c-0x1f too) into a space; runs of spaces are then
+# made one by a regular expression, which allocates no word objects as split() and join() do.
 _ASCII_SEPARATORS = bytes(
-    32 if chr(i) in _SEPARATOR_CHARS or 0x1C <= i <= 0x1F else i for i in range(256)
+    32 if chr(i) in _SEPARATOR_CHARS or (i < 128 and chr(i).isspace()) else i for i in range(256)
 )
+_SPACE_RUN = re.compile(b"  +")
+# Between title and abstract in a one-pass scan: not a word character, a separator or space.
+_BREAK = "\x00"
 
 
 def words(text):
@@ -57,9 +61,8 @@ def spelled(phrase):
 def normalize(text):
     """' words separated by single spaces ': the form both text and phrases are matched in."""
     if text.isascii():
-        return (
-            b" " + b" ".join(text.encode().translate(_ASCII_SEPARATORS).split()) + b" "
-        ).decode()
+        spaced = _SPACE_RUN.sub(b" ", text.encode().translate(_ASCII_SEPARATORS))
+        return (b" " + spaced.strip(b" ") + b" ").decode()
     return " " + " ".join(text.translate(_SEPARATORS).split()) + " "
 
 
@@ -79,18 +82,21 @@ class _Automaton:
         if all((existing, e) != (label, exact) for _, existing, e in entries):
             entries.append((phrase, label, exact))
 
-    def count(self, normal, found):
-        """Count matches in `normal` (a normalise()d text) into found[label][phrase]."""
-        if not self._entries:
-            return
+    def _built(self):
         if self._automaton is None:
             self._automaton = ahocorasick.Automaton()
             for key, entries in self._entries.items():
                 self._automaton.add_word(key, (len(key), tuple(entries)))
             self._automaton.make_automaton()
+        return self._automaton
+
+    def count(self, normal, found):
+        """Count matches in `normal` (a normalise()d text) into found[label][phrase]."""
+        if not self._entries:
+            return
         lower = normal.lower()
         aligned = len(lower) == len(normal)  # lower() keeps positions (always, for ASCII)
-        for end, (length, entries) in self._automaton.iter(lower):
+        for end, (length, entries) in self._built().iter(lower):
             for phrase, label, exact in entries:
                 if exact is not None:
                     if aligned:
@@ -100,6 +106,22 @@ class _Automaton:
                         continue
                 counts = found.setdefault(label, {})
                 counts[phrase] = counts.get(phrase, 0) + 1
+
+    def count_each(self, normal, lower, boundary, before, after):
+        """count() of `normal` into `before` up to `boundary` and into `after` past it,
+        where `lower` is normal.lower() and as long (no shifted positions)."""
+        if not self._entries:
+            return
+        for end, (length, entries) in self._built().iter(lower):
+            found = before if end < boundary else after
+            for phrase, label, exact in entries:
+                if exact is not None and normal[end - length + 1 : end + 1] != exact:
+                    continue
+                counts = found.get(label)
+                if counts is None:
+                    found[label] = {phrase: 1}
+                else:
+                    counts[phrase] = counts.get(phrase, 0) + 1
 
 
 class PhraseSet:
@@ -113,6 +135,7 @@ class PhraseSet:
         self._phrases = []  # (case_sensitive, words, phrase, label), in order added
         self._automaton = None
         self._inside = {}  # (label, phrase) -> longer phrases of that label containing it
+        self._nested = {}  # the same as label -> {phrase: Counter(longer phrases)}
 
     def add(self, phrase, label, case_sensitive=False):
         phrase_words = words(phrase)
@@ -143,6 +166,13 @@ class PhraseSet:
         for (label, _), phrases in by_label.items():
             for phrase, outer in _nesting(phrases):
                 self._inside[(label, phrase)] = outer
+        # A phrase can sit in many longer ones ("model"): each count is checked against
+        # them by going through the few phrases a text has, with how often each holds it.
+        self._nested = defaultdict(dict)
+        for (label, phrase), outer in self._inside.items():
+            if outer:
+                self._nested[label][phrase] = Counter(outer)
+        self._nested = dict(self._nested)
 
     def find(self, text):
         """{label: {phrase: count}} for every phrase that occurs in `text`."""
@@ -150,18 +180,47 @@ class PhraseSet:
             self._build()
         found = {}
         self._automaton.count(normalize(text), found)
-        if self._inside:
+        if self._nested:
             self._drop_nested(found)
         return found
 
+    def find_each(self, title, abstract):
+        """(find(title), find(abstract)), from one normalisation and one automaton pass.
+
+        The fields are scanned as one text with a break between them that no phrase holds,
+        so no phrase matches across it. Where lower() would shift positions (a rare
+        non-ASCII letter) or the break character is in the text, each is scanned alone.
+        """
+        if self._automaton is None:
+            self._build()
+        if _BREAK in title or _BREAK in abstract:
+            return self.find(title), self.find(abstract)
+        normal = normalize(f"{title} {_BREAK} {abstract}")
+        lower = normal.lower()
+        if len(lower) != len(normal):
+            return self.find(title), self.find(abstract)
+        in_title, in_abstract = {}, {}
+        self._automaton.count_each(normal, lower, normal.index(_BREAK), in_title, in_abstract)
+        if self._nested:
+            self._drop_nested(in_title)
+            self._drop_nested(in_abstract)
+        return in_title, in_abstract
+
     def _drop_nested(self, found):
+        nested = self._nested
         for label, counts in found.items():
             if len(counts) < 2:
                 continue
+            inside = nested.get(label)
+            if inside is None:
+                continue
             for phrase in list(counts):
-                outer = self._inside.get((label, phrase))
+                outer = inside.get(phrase)
                 if outer:
-                    left = counts[phrase] - sum(counts.get(o, 0) for o in outer)
+                    left = counts[phrase]
+                    for other, count in counts.items():
+                        if other in outer:
+                            left -= count * outer[other]
                     if left > 0:
                         counts[phrase] = left
                     else:

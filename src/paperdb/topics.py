@@ -83,43 +83,65 @@ class Taxonomy:
         """Assignments from phrase counts ({label: {term: count}}) found in each field.
 
         Labels that are not topic slugs (other users of a shared PhraseSet) are ignored.
-        Evidence is written only for the topics assigned (this runs for every paper).
         """
+        return [Assignment(*row) for row in self.rows(in_title, in_abstract)]
+
+    def rows(self, in_title, in_abstract):
+        """score() as plain (topic id, score, evidence) tuples: they cross from the worker
+        processes pickled (extract.py). Evidence is written only for the topics assigned,
+        and scores add up in one pass over each field's counts (this runs for every paper).
+        """
+        by_slug = self.by_slug
         scores = {}
-        for slug in (in_title.keys() | in_abstract.keys()) & self.by_slug.keys():
-            abstract_terms = in_abstract.get(slug)
-            score = TITLE_WEIGHT * len(in_title.get(slug, ()))
-            if abstract_terms:
-                score += sum(min(count, PER_TERM_CAP) for count in abstract_terms.values())
-                score += DISTINCT_BONUS * (len(abstract_terms) - 1)
-            scores[slug] = score
+        for slug, terms in in_title.items():
+            if slug in by_slug:
+                scores[slug] = TITLE_WEIGHT * len(terms)
+        for slug, terms in in_abstract.items():
+            if terms and slug in by_slug:
+                score = scores.get(slug, 0) + DISTINCT_BONUS * (len(terms) - 1)
+                for count in terms.values():
+                    score += count if count < PER_TERM_CAP else PER_TERM_CAP
+                scores[slug] = score
         chosen = {slug for slug, score in scores.items() if score >= THRESHOLD}
+        if not chosen:
+            return []
         best = {slug: scores[slug] for slug in chosen}
         # A parent holds whenever a child does, with the best score among them and itself.
         for slug in chosen:
-            parent = self.by_slug[slug].parent
+            parent = by_slug[slug].parent
             if parent:
                 best[parent] = max(best.get(parent, scores.get(parent, 0)), scores[slug])
-        assignments = []
-        for topic in sorted((self.by_slug[slug] for slug in best), key=lambda t: t.id):
-            evidence = [
-                f"{field}: "
-                + ", ".join(_mention(term, count) for term, count in sorted(terms.items()))
-                for field, terms in (
-                    ("title", in_title.get(topic.slug)),
-                    ("abstract", in_abstract.get(topic.slug)),
-                )
-                if terms
-            ]
-            via = [child for child in self.children.get(topic.slug, ()) if child in chosen]
-            if via:
-                evidence.append("via: " + ", ".join(via))
-            assignments.append(Assignment(topic.id, best[topic.slug], "; ".join(evidence)))
-        return assignments
+        rows = []
+        for topic in sorted([by_slug[slug] for slug in best], key=_topic_id):
+            slug = topic.slug
+            evidence = []
+            terms = in_title.get(slug)
+            if terms:
+                evidence.append("title: " + _mentions(terms))
+            terms = in_abstract.get(slug)
+            if terms:
+                evidence.append("abstract: " + _mentions(terms))
+            children = self.children.get(slug)
+            if children:
+                via = [child for child in children if child in chosen]
+                if via:
+                    evidence.append("via: " + ", ".join(via))
+            rows.append((topic.id, best[slug], "; ".join(evidence)))
+        return rows
 
 
-def _mention(term, count):
-    return term if count == 1 else f"{term} ×{count}"
+def _topic_id(topic):
+    return topic.id
+
+
+def _mentions(terms):
+    """'Mamba ×3, SSM': the terms of one field, sorted, each with its count if above one."""
+    if len(terms) == 1:
+        for term, count in terms.items():
+            return term if count == 1 else f"{term} ×{count}"
+    return ", ".join(
+        term if count == 1 else f"{term} ×{count}" for term, count in sorted(terms.items())
+    )
 
 
 def load_taxonomy(path=None):
