@@ -393,11 +393,7 @@ def _score(db, units, topics, senses, pool):
         for i, u in enumerate(units)
         if not (u.term.prefix or u.term.phrase)  # typed in quotes: the words themselves
     }
-    # A thesaurus entry is narrower than a topic: "image restoration" names the topic of image
-    # generation, editing and restoration, whose every paper would hold both words, where the
-    # entry credits papers on super-resolution or inpainting only (tune nDCG@10 0.840 -> 0.847).
-    said = {i for _, covered in senses for i in covered}
-    naming = {i: named for i, named in naming.items() if named and i not in said}
+    naming = {i: named for i, named in naming.items() if named}
     # A paper writing what an entry of the thesaurus means holds the words its phrase covers.
     for sense, covered in senses:
         found = scratch.matching(sense.fts)
