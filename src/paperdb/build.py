@@ -21,7 +21,7 @@ from .facts import FactWriter
 from .harvest import count_acronyms, harvest_acronyms, write_acronyms
 from .incremental import FullBuildNeeded, Update, check_base, plan_update
 from .output import claim
-from .overview import store_overview
+from .overview import papers_select, store_overview
 from .papers import StreamingFold, add_warning, finish_warnings, warning_row
 from .parallel import ExtractionQueue, default_workers
 from .reader import discover, inspect
@@ -167,9 +167,8 @@ def _full_build(run, workers):
             folded.finish()
         finally:
             queue.close()
-        store_overview(writer)
-        for table, _ in STAGED:
-            writer.unstage(table)
+        for table, _ in STAGED:  # papers first: its overview columns read paper_topics staged
+            writer.unstage(table, papers_select(writer) if table == "papers" else "*")
         stage("papers_links_topics")
         progress(f"building the full-text index of {folded.papers:,} papers")
         writer.index_full_text()

@@ -200,11 +200,12 @@ class DatabaseWriter:
         self.execute(f"CREATE UNIQUE INDEX temp.staged_{table} ON {table} ({key})")
         self._staged[table] = key
 
-    def unstage(self, table):
-        """Write the staged rows of `table` into the file, in key order."""
+    def unstage(self, table, columns="*"):
+        """Write the staged rows of `table` into the file, in key order (`columns`: the
+        select list over the staged table, for columns computed on the way)."""
         self.flush(table)
         key = self._staged.pop(table)
-        self.execute(f"INSERT INTO main.{table} SELECT * FROM temp.{table} ORDER BY {key}")
+        self.execute(f"INSERT INTO main.{table} SELECT {columns} FROM temp.{table} ORDER BY {key}")
         self.execute(f"DROP TABLE temp.{table}")
 
     def execute(self, sql, params=()):
