@@ -37,6 +37,7 @@ from .acronyms import LINKING_WORDS, normalize_long, normalize_short
 from .schema import fts_tokenize
 from .textmatch import PhraseSet
 from .textmatch import crude_stem as _crude_stem
+from .textmatch import is_cased as _is_cased
 from .textmatch import spelled as _spelled
 
 # bm25's column weights: title, abstract, aliases. schema.sql stores them as the FTS5 rank
@@ -71,18 +72,6 @@ WEIGHTS = {  # added to coverage (0..1); chosen on the tune split
 }
 
 _WORD = re.compile(r"[^\W_]+")
-MAX_CASED_LETTERS = 40  # longer words are no acronyms
-
-
-def _is_cased(word):
-    """Two capitals, or a capital after the first letter: SAM, CLIP, LoRA, but not Mamba.
-
-    (A regular expression for this backtracks: a 10,000-letter word took half a second.)
-    """
-    if len(word) > MAX_CASED_LETTERS:
-        return False
-    capitals = [i for i, ch in enumerate(word) if ch.isupper()]
-    return len(capitals) >= 2 or bool(capitals and capitals[0] > 0)
 
 
 @dataclass

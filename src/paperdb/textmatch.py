@@ -52,6 +52,20 @@ def crude_stem(word):
     return word
 
 
+MAX_CASED_LETTERS = 40  # longer words are no acronyms
+
+
+def is_cased(word):
+    """Two capitals, or a capital after the first letter: SAM, CLIP, LoRA, but not Mamba.
+
+    (A regular expression for this backtracks: a 10,000-letter word took half a second.)
+    """
+    if len(word) > MAX_CASED_LETTERS:
+        return False
+    capitals = [i for i, ch in enumerate(word) if ch.isupper()]
+    return len(capitals) >= 2 or bool(capitals and capitals[0] > 0)
+
+
 def spelled(phrase):
     """A regular expression for the phrase's words, whatever their endings, apart or
     hyphenated (to be used case-insensitively, word-bounded by the caller)."""

@@ -19,7 +19,7 @@ from functools import cache
 from importlib import resources
 
 from .errors import PaperdbError
-from .textmatch import PhraseSet, spelled
+from .textmatch import PhraseSet, is_cased, spelled
 
 MAX_MEANS = 16  # phrases an entry may expand to: each is one more OR in a search
 
@@ -95,11 +95,9 @@ def _written(means):
 
 
 def _is_acronym(phrase):
-    """One word with two capitals, or a capital after its first letter: ASR, CT, fMRI."""
-    if " " in phrase.strip() or len(phrase) > 40:
-        return False
-    capitals = [i for i, ch in enumerate(phrase) if ch.isupper()]
-    return len(capitals) >= 2 or bool(capitals and capitals[0] > 0)
+    """One word written with its capitals (ASR, CT, fMRI): matched only as written."""
+    word = phrase.strip()
+    return " " not in word and is_cased(word)
 
 
 def _quote(text):
