@@ -568,8 +568,12 @@ def test_a_thesaurus_entry_finds_papers_that_say_it_another_way(db, with_thesaur
     assert titles(db, "abusive remarks") == []
     assert titles(db, "unmentionable speech") != []
     saying = papers_writing(db, r"\b(toxic\w*|offensive\w*)")
-    found = titles(db, "unmentionable speech", limit=50)
-    assert set(found) <= saying and len(found) == len(saying)
+    hits = search(db, "unmentionable speech", limit=50)
+    assert {hit.title for hit in hits} <= saying and len(hits) == len(saying)
+    # The snippet marks the query's words, or what the paper says instead where it holds none.
+    marked = r"\[(toxic\w*|offensive\w*|unmentionable|speech)\]"
+    assert all(re.search(marked, hit.snippet, re.I) for hit in hits)
+    assert any(not re.search(r"\[speech\]", hit.snippet, re.I) for hit in hits)
     with_thesaurus()
     assert titles(db, "unmentionable speech") == []
 

@@ -124,8 +124,13 @@ def rank(db, text, terms, limit, topic_id=None, snippet=("[", "]", "…", 24)):
     scored = scored[:limit]
     # The scratch index holds these papers: their snippets cost nothing there, where the big
     # index would expand a prefix again for each (trans*: 480 ms at 100k papers).
-    marked = " OR ".join([u.fts for u in units] + [sense.fts for sense, _ in senses])
-    snippets = scratch.snippets(marked, [s[0] for s in scored], snippet)
+    ids = [s[0] for s in scored]
+    snippets = scratch.snippets(" OR ".join(u.fts for u in units), ids, snippet)
+    # A paper holding none of the words, found through the thesaurus: what it says instead.
+    unmarked = [pid for pid in ids if pid not in snippets]
+    if unmarked and senses:
+        marked = " OR ".join(sense.fts for sense, _ in senses)
+        snippets.update(scratch.snippets(marked, unmarked, snippet))
     return [(pid, value, match, snippets.get(pid)) for pid, value, match in scored]
 
 
