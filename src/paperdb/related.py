@@ -35,6 +35,7 @@ from paperdb.related import related_rows
 rows = related_rows(conn)  # (paper_id, related_id, rank, score, reasons), in key order
 """
 
+import json
 import math
 import re
 import sqlite3
@@ -800,7 +801,8 @@ def _fill(conn, table, column, values):
     """The temporary table `table` (of one `column`) holding `values`, and nothing else."""
     conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({column})")
     conn.execute(f"DELETE FROM temp.{table}")
-    conn.executemany(f"INSERT INTO temp.{table} VALUES (?)", [(value,) for value in values])
+    # One JSON array: a few times faster than a statement a value.
+    conn.execute(f"INSERT INTO temp.{table} SELECT value FROM json_each(?)", (json.dumps(values),))
 
 
 def _terms_of(texts):
