@@ -51,7 +51,7 @@ from .schema import fts_tokenize
 
 MAX_RELATED = 10
 BATCH_ROWS = 10_000
-LOCAL_SHARE = 4  # an update reads what its papers need when it ranks at most 1/4 of them
+LOCAL_SHARE = 10  # an update ranking at most 1/10 of the papers reads what they need only
 MAX_DF = 30  # postings of a term, and papers of a repository, beyond which they are skipped
 TERMS = 12  # distinctive terms a paper is described by, at most
 POOL = 60  # candidates walked per paper: terms are taken, heaviest first, until this many
@@ -351,7 +351,17 @@ class _Ranker:
             if old is None or old[:2] != text[:2]:
                 rewritten[bisect_left(ids, pid)] = 1
         usable = _usable_term()
-        terms = sorted(term for term in before.keys() | after.keys() if usable(term))
+        # A term the changed papers hold as they did, with their titles and abstracts as
+        # they were, moves no row (below): its postings need not be read.
+        terms = sorted(
+            term
+            for term in before.keys() | after.keys()
+            if usable(term)
+            and (
+                before.get(term) != after.get(term)
+                or any(rewritten[bisect_left(ids, pid)] for pid in after[term])
+            )
+        )
         respelled = sorted(
             term
             for term in changes.acronyms.keys() | self.acronym_of.keys()
