@@ -31,6 +31,13 @@ respelled) and that is shared by 2..MAX_DF papers before or after. Any candidate
 score or reasons can change is in D and reaches the paper through a shared term or
 repository, before or after (its old terms and repositories count), so these are all.
 
+What the ranking reads is read whole at a full build (the vocabulary, every kept term's
+postings, every paper's topics: faster in bulk). An update ranking few papers reads what
+they need only (_Ranker.load): their terms (their texts tokenized as the index does), each
+term's df and postings looked up in the index (no further than MAX_DF + 1 papers), their
+shared repositories, and the topics of the papers those postings and repositories name.
+The ranking code is the same; so are the rows.
+
 from paperdb.related import related_rows
 rows = related_rows(conn)  # (paper_id, related_id, rank, score, reasons), in key order
 """
