@@ -26,6 +26,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from run_benchmarks import SHARED_BENCH, run_process  # noqa: E402
 
+# ../shared/bench beside the checkout, or beside a folder holding it (a git worktree).
+SHARED_BENCH = next(
+    (p / "shared" / "bench" for p in ROOT.parents if (p / "shared" / "bench").is_dir()),
+    SHARED_BENCH,
+)
+
 from paperdb.database import open_database  # noqa: E402
 from paperdb.parser import DumpParser, Occurrence  # noqa: E402
 from paperdb.reader import inspect, read_lines  # noqa: E402
@@ -116,14 +122,22 @@ def main():
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=ROOT / "bench-work")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a full build of the corpus to update (else built; its time is then not shown)",
+    )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     build = [sys.executable, str(ROOT / "build_db.py")]
 
     folder = corpus(args.work, args.papers, args.files, args.seed)
-    before = args.work / "incremental-before.db"
-    seconds, memory, cpu = run_process([*build, str(folder), "-o", str(before), "-q"])
-    print(f"full build of {folder.name}: {seconds:.1f} s, {cpu:.1f} s CPU, {memory:.0f} MB peak")
+    before = args.before or args.work / "incremental-before.db"
+    if not args.before:
+        seconds, memory, cpu = run_process([*build, str(folder), "-o", str(before), "-q"])
+        print(
+            f"full build of {folder.name}: {seconds:.1f} s, {cpu:.1f} s CPU, {memory:.0f} MB peak"
+        )
 
     changed = args.work / f"{folder.name}-changed"
     name, count = changed_copy(folder, changed)

@@ -1,6 +1,7 @@
 """related_papers (issue 18): what each paper relates to, why, and where it is shown."""
 
 import json
+import random
 import shutil
 import sqlite3
 import urllib.parse
@@ -14,7 +15,7 @@ from test_datasette import running_datasette
 from paperdb.build import build
 from paperdb.check import check_database
 from paperdb.cli import cli
-from paperdb.related import MAX_RELATED, related_rows
+from paperdb.related import MAX_RELATED, WEIGHTS, _Ranker, related_rows
 
 # (paper, one to read next, what the reasons must name): follow-ups, and papers sharing a
 # repository, in the bundled dumps.
@@ -101,6 +102,23 @@ def test_ranks_follow_the_score_and_reasons_are_never_empty(seed_conn):
 
 def test_the_rows_are_computed_again_the_same(seed_db, seed_conn):
     assert list(related_rows(seed_conn)) == rows(seed_db)
+
+
+@pytest.mark.parametrize("seed, share", [(1, 0.02), (2, 0.1), (3, 0.5), (4, 1.0)])
+def test_reading_only_what_some_papers_need_ranks_them_as_reading_everything(
+    seed_conn, seed, share
+):
+    """An update reads only the terms, postings, topics and repositories of the papers it
+    ranks again (and of the papers they can meet): their rows must be the full build's."""
+    ids = [pid for (pid,) in seed_conn.execute("SELECT id FROM papers ORDER BY id")]
+    chosen = set(random.Random(seed).sample(ids, max(1, round(len(ids) * share))))
+    selected = bytearray(pid in chosen for pid in ids)
+    with _Ranker(seed_conn, WEIGHTS) as ranker:
+        ranker.load(selected)
+        some = list(ranker.rows(selected))
+    everything = list(related_rows(seed_conn))
+    assert some == [row for row in everything if row[0] in chosen]
+    assert len({row[0] for row in some}) > len(chosen) // 2
 
 
 def test_an_incremental_build_gives_the_full_builds_table(tmp_path, seeds_copy):

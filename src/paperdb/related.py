@@ -31,10 +31,18 @@ respelled) and that is shared by 2..MAX_DF papers before or after. Any candidate
 score or reasons can change is in D and reaches the paper through a shared term or
 repository, before or after (its old terms and repositories count), so these are all.
 
+What the ranking reads is read whole at a full build (the vocabulary, every kept term's
+postings, every paper's topics: faster in bulk). An update ranking few papers reads what
+they need only (_Ranker.load): their terms (their texts tokenized as the index does), each
+term's df and postings looked up in the index (no further than MAX_DF + 1 papers), their
+shared repositories, and the topics of the papers those postings and repositories name.
+The ranking code is the same; so are the rows.
+
 from paperdb.related import related_rows
 rows = related_rows(conn)  # (paper_id, related_id, rank, score, reasons), in key order
 """
 
+import json
 import math
 import re
 import sqlite3
@@ -50,6 +58,7 @@ from .schema import fts_tokenize
 
 MAX_RELATED = 10
 BATCH_ROWS = 10_000
+LOCAL_SHARE = 10  # an update ranking at most 1/10 of the papers reads what they need only
 MAX_DF = 30  # postings of a term, and papers of a repository, beyond which they are skipped
 TERMS = 12  # distinctive terms a paper is described by, at most
 POOL = 60  # candidates walked per paper: terms are taken, heaviest first, until this many
@@ -85,12 +94,39 @@ JOIN temp.related_dense ON related_dense.id = related_instance.doc
 WHERE related_instance.col != 'aliases'
 GROUP BY related_terms.id, related_dense.n
 """
+# Each wanted term's distinct (paper, column) pairs as paper * 3 + column (title 0, abstract
+# 1, aliases 2), '' for none, NULL when in more than MAX_DF papers. The subquery stops
+# reading a common term's postings at one more pair than MAX_DF papers can hold.
+_LOOK_UP_SQL = f"""
+SELECT wanted.term, (
+    SELECT CASE WHEN count(DISTINCT doc) <= {MAX_DF} THEN coalesce(group_concat(code), '') END
+    FROM (
+        SELECT DISTINCT doc, doc * 3 + (col != 'title') + (col = 'aliases') AS code
+        FROM temp.related_instance AS instance WHERE instance.term = wanted.term
+        LIMIT {3 * MAX_DF + 1}))
+FROM temp.related_wanted AS wanted
+"""
+_CHOSEN_TEXTS_SQL = """
+SELECT title || ' ' || abstract FROM papers WHERE id IN (SELECT id FROM temp.related_chosen)
+"""
+# Pairs of papers sharing a repository that 2 to MAX_DF papers mention, with its name.
+_REPOS_SQL = """
+SELECT pa.paper_id, pb.paper_id, repos.full_name FROM (
+    SELECT repo_id FROM paper_repos GROUP BY repo_id
+    HAVING count(DISTINCT paper_id) BETWEEN 2 AND ?) AS shared
+JOIN repos ON repos.id = shared.repo_id
+JOIN paper_repos AS pa ON pa.repo_id = shared.repo_id
+JOIN paper_repos AS pb ON pb.repo_id = shared.repo_id AND pb.paper_id != pa.paper_id
+WHERE 1 {}
+ORDER BY pa.paper_id, pb.paper_id, repos.full_name COLLATE NOCASE
+"""
 
 
 def related_rows(conn, weights=None):
     """Every row of related_papers for the database on `conn`, in (paper_id, rank) order,
     as an iterator (at 1M papers the rows would take ~1 GB as a list)."""
     with _Ranker(conn, WEIGHTS if weights is None else weights) as ranker:
+        ranker.load()
         yield from ranker.rows()
 
 
@@ -115,6 +151,9 @@ def write_related(writer, enabled=True, changes=None, progress=None):
             )
         else:
             writer.execute("DELETE FROM related_papers")
+        # Reading what a few papers need is faster than reading all, up to a point.
+        few = selected is not None and sum(selected) * LOCAL_SHARE <= len(ranker.ids)
+        ranker.load(selected if few else None)
         ranked = len(ranker.ids) if selected is None else sum(selected)
         if progress:
             progress(f"finding related papers of {ranked:,} of {len(ranker.ids):,} papers")
@@ -220,22 +259,30 @@ def related_papers(db, paper):
 
 
 class _Ranker:
-    """The ranking's inputs, read whole from the database (the postings of every kept term,
-    every paper's strongest topics, the shared repositories), and the ranking of the
-    papers asked for. A context manager: its temporary tables go at the end."""
+    """The ranking's inputs, and the ranking of the papers asked for. load() reads the
+    inputs: of every paper (the postings of every kept term, every paper's strongest
+    topics, the shared repositories), or only what the papers an update ranks again need.
+    A context manager: its temporary tables go at the end."""
 
     def __init__(self, conn, weights):
         self.conn = conn
         self.weights = weights
         self.ids = array("q", (pid for (pid,) in conn.execute("SELECT id FROM papers ORDER BY id")))
+        self.found = {}  # term -> (df, its title and abstract holders), from _look_up
 
     def __enter__(self):
-        if len(self.ids) >= 2:
-            self._load()
+        conn = self.conn
+        conn.execute(
+            "CREATE VIRTUAL TABLE temp.related_instance"
+            " USING fts5vocab(main, papers_fts, 'instance')"
+        )
+        self.acronym_of = _acronym_terms(conn)
+        self.topic_idf = _topic_weights(dict(conn.execute(_TOPIC_COUNTS_SQL)), len(self.ids))
+        self.topic_slug = dict(conn.execute("SELECT id, slug FROM topics"))
         return self
 
     def __exit__(self, *exc):
-        for table in ("related_terms", "related_dense"):
+        for table in ("related_terms", "related_dense", "related_wanted", "related_chosen"):
             self.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
         for table in ("related_vocab", "related_instance"):
             self.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
@@ -243,9 +290,22 @@ class _Ranker:
     def ids_of(self, selected):
         return [self.ids[a] for a in range(len(self.ids)) if selected[a]]
 
+    def load(self, selected=None):
+        """Read the inputs of the ranking of the papers `selected` (a mask by dense number;
+        None: all). Either way each paper's rows come out the same: its terms, their df and
+        postings, and the topics and repositories of the papers it can meet are all read."""
+        if len(self.ids) < 2:
+            return
+        if selected is None:
+            self._load_all()
+        else:
+            self._load_for(selected)
+        number = self.number
+        self.acronym = {number[t]: s for t, s in self.acronym_of.items() if t in number}
+
     def rows(self, selected=None):
         """The rows of the papers `selected` (a mask by dense number; None: all), in
-        (paper_id, rank) order."""
+        (paper_id, rank) order, from what load() read for them (or for all)."""
         n = len(self.ids)
         if n < 2:
             return
@@ -258,7 +318,7 @@ class _Ranker:
     def affected(self, changes):
         """(a mask of the papers whose rows can differ from those in the table, by dense
         number; the ids of papers gone) after the update `changes` describes. Why these
-        are all: the module docstring."""
+        are all: the module docstring. Reads the postings of the terms involved only."""
         conn, ids, n = self.conn, self.ids, len(self.ids)
         selected, gone = bytearray(n), set()
 
@@ -274,10 +334,10 @@ class _Ranker:
                 gone.add(pid)
         if n < 2:  # no rows at all; those of the others go with them
             return bytearray(b"\x01" * n), gone
-        start, papers, number = self.start, self.papers, self.number
+        found = self.found
 
-        def mark_holders(t):
-            for paper in papers[start[t] : start[t + 1]]:
+        def mark_holders(term):
+            for paper in found[term][1][0]:
                 selected[paper] = 1
 
         # Terms: of the changed papers' texts, before and after.
@@ -298,35 +358,64 @@ class _Ranker:
             if old is None or old[:2] != text[:2]:
                 rewritten[bisect_left(ids, pid)] = 1
         usable = _usable_term()
-        for term in sorted(before.keys() | after.keys()):
-            if not usable(term):
-                continue
+        # A term the changed papers hold as they did, with their titles and abstracts as
+        # they were, moves no row (below): its postings need not be read.
+        terms = sorted(
+            term
+            for term in before.keys() | after.keys()
+            if usable(term)
+            and (
+                before.get(term) != after.get(term)
+                or any(rewritten[bisect_left(ids, pid)] for pid in after[term])
+            )
+        )
+        respelled = sorted(
+            term
+            for term in changes.acronyms.keys() | self.acronym_of.keys()
+            if changes.acronyms.get(term) != self.acronym_of.get(term)
+        )
+        self._look_up(terms + respelled)
+        for term in terms:
             old, new = before.get(term, {}), after.get(term, {})
-            t = number.get(term)
-            if t is not None:
+            if _kept(term, found[term][0]):
                 # Same holders among the changed papers, in the same columns, and only
                 # their aliases changed: df, postings, the holders' topics and the term's
                 # spelling (read from a title or abstract) are as they were.
                 if old == new and not any(rewritten[bisect_left(ids, pid)] for pid in new):
                     continue
-                mark_holders(t)
+                mark_holders(term)
             elif len(new) != len(old):
-                for pid in self._former_holders(term, len(new) - len(old)):
-                    mark(pid)
+                df, (holders, _) = found[term]
+                change = len(new) - len(old)
+                if df is None:  # in more than MAX_DF papers now
+                    if change > 0:
+                        for pid in self._former_holders(term, change):
+                            mark(pid)
+                elif 2 <= df - change <= MAX_DF:
+                    for paper in holders:
+                        selected[paper] = 1
         # Acronyms: a term that became, or stopped being, a short form (or another spelling).
-        for term in sorted(changes.acronyms.keys() | self.acronym_of.keys()):
-            t = number.get(term)
-            if t is not None and changes.acronyms.get(term) != self.acronym_of.get(term):
-                mark_holders(t)
+        for term in respelled:
+            if _kept(term, found[term][0]):
+                mark_holders(term)
         # Topics whose weight moved to another band: every paper keeping one of them.
         weights = _topic_weights(changes.topic_counts, changes.papers)
-        moved = {
+        moved = sorted(
             tid
             for tid in weights.keys() | self.topic_idf.keys()
             if weights.get(tid, 0) != self.topic_idf.get(tid, 0)
-        }
+        )
         if moved:
-            for a, packed in enumerate(self.topic_ids):
+            holding = set()
+            for tid in moved:
+                holding.update(
+                    pid
+                    for (pid,) in conn.execute(
+                        "SELECT paper_id FROM paper_topics WHERE topic_id = ?", (tid,)
+                    )
+                )
+            moved = set(moved)
+            for a, packed, _ in self._strongest_topics(sorted(holding)):
                 while packed:
                     if packed & 0xFFFF in moved:
                         selected[a] = 1
@@ -368,14 +457,43 @@ class _Ranker:
             cursor.close()
         return holders if 2 <= docs - change <= MAX_DF else []
 
-    def _load(self):
+    def _look_up(self, terms):
+        """Add each of `terms` to self.found: (its df, or None beyond MAX_DF; and its
+        postings: the dense numbers of the papers holding it in a title or abstract, in
+        order, and whether each holds it in the title) read from the index term by term,
+        each no further than MAX_DF + 1 papers."""
+        terms = [term for term in terms if term not in self.found]
+        if not terms:
+            return
+        conn, ids, n, found = self.conn, self.ids, len(self.ids), self.found
+        _fill(conn, "related_wanted", "term TEXT", terms)
+        for term, pairs in conn.execute(_LOOK_UP_SQL):
+            if pairs is None:
+                found[term] = (None, ([], b""))
+                continue
+            docs, holders, in_title = 0, [], bytearray()
+            last = None
+            for code in sorted(int(code) for code in pairs.split(",") if code):
+                doc, col = divmod(code, 3)
+                if doc != last:
+                    docs, last = docs + 1, doc
+                if col == 2:  # aliases (after the title and abstract of the same paper)
+                    continue
+                paper = bisect_left(ids, doc)
+                if paper == n or ids[paper] != doc:
+                    continue  # not a paper: `paperdb check` reports the row
+                if holders and holders[-1] == paper:
+                    in_title[-1] |= col == 0
+                else:
+                    holders.append(paper)
+                    in_title.append(col == 0)
+            found[term] = (docs, (holders, bytes(in_title)))
+
+    def _load_all(self):
+        """Every paper's inputs, in bulk: at a full build, faster than term by term."""
         conn = self.conn
         conn.execute(
             "CREATE VIRTUAL TABLE temp.related_vocab USING fts5vocab(main, papers_fts, 'row')"
-        )
-        conn.execute(
-            "CREATE VIRTUAL TABLE temp.related_instance"
-            " USING fts5vocab(main, papers_fts, 'instance')"
         )
         conn.execute("CREATE TEMP TABLE related_terms (id INTEGER PRIMARY KEY, term TEXT)")
         conn.execute("CREATE TEMP TABLE related_dense (id INTEGER PRIMARY KEY, n INTEGER)")
@@ -384,11 +502,10 @@ class _Ranker:
             " SELECT id, row_number() OVER (ORDER BY id) - 1 FROM papers"
         )
         terms, self.idf = [], array("d")
-        usable = _usable_term()
         for term, df in conn.execute(_TERMS_SQL, (MAX_DF,)):
-            if usable(term):
+            if _kept(term, df):
                 terms.append(term)
-                self.idf.append(math.log(TERM_SCALE / df))
+                self.idf.append(_idf(df))
         conn.executemany(
             "INSERT INTO temp.related_terms (id, term) VALUES (?, ?)", enumerate(terms)
         )
@@ -407,59 +524,99 @@ class _Ranker:
             self.in_title.append(title)
         while len(self.start) <= len(terms):
             self.start.append(len(self.papers))
-        self._load_acronyms()
-        self._load_topics()
         self._load_repos()
+        self._load_topics()
 
-    def _load_acronyms(self):
-        """Term number -> the short form as written, for the terms that are one."""
-        self.acronym_of = _acronym_terms(self.conn)
-        number = self.number
-        self.acronym = {number[t]: s for t, s in self.acronym_of.items() if t in number}
-
-    def _load_topics(self):
-        """Each paper's strongest topics (ids, and scores up to 255), packed 16 bits each."""
+    def _load_for(self, selected):
+        """What the papers `selected` are ranked from: the terms of their titles and
+        abstracts (found with the index's tokenizer), those terms' df and postings, the
+        repositories they share, and the topics of every paper they can meet."""
         conn = self.conn
-        n = len(self.ids)
-        self.topic_idf = _topic_weights(dict(conn.execute(_TOPIC_COUNTS_SQL)), n)
-        self.topic_slug = dict(conn.execute("SELECT id, slug FROM topics"))
-        self.topic_ids = array("Q", bytes(8 * n))
-        self.topic_scores = array("Q", bytes(8 * n))
-        # By paper id, not through related_dense: the join doubled this read's time.
-        ids, topic_ids, topic_scores = self.ids, self.topic_ids, self.topic_scores
-        rows = conn.execute(
-            "SELECT paper_id, topic_id, score FROM paper_topics WHERE topic_id BETWEEN 1 AND 65535"
-            " ORDER BY paper_id, score DESC, topic_id"
+        chosen = self.ids_of(selected)
+        _fill(conn, "related_chosen", "id INTEGER PRIMARY KEY", chosen)
+        usable = _usable_term()
+        # A term in more than MAX_DF of these papers is in more than MAX_DF of all.
+        self._look_up(
+            sorted(
+                term
+                for term, docs in _terms_of(conn.execute(_CHOSEN_TEXTS_SQL))
+                if docs <= MAX_DF and usable(term)
+            )
         )
-        paper, current, kept = 0, None, TOPICS_KEPT
+        found = self.found
+        terms = sorted(term for term, (df, _) in found.items() if _kept(term, df))
+        self.terms = terms
+        self.number = {term: i for i, term in enumerate(terms)}
+        self.idf = array("d", (_idf(found[term][0]) for term in terms))
+        self.start = array("l", [0])
+        self.papers = array("l")
+        self.in_title = bytearray()
+        for term in terms:
+            holders, in_title = found[term][1]
+            self.papers.extend(holders)
+            self.in_title += in_title
+            self.start.append(len(self.papers))
+        self._load_repos(selected=True)
+        met = set(self.papers).union(*self.repo_partners.values())
+        met.update(a for a in range(len(self.ids)) if selected[a])
+        self._load_topics([self.ids[a] for a in sorted(met)])
+
+    def _strongest_topics(self, pids=None):
+        """(dense paper, its strongest topics' ids, their scores up to 255), each packed 16
+        bits a topic, for the papers of the ids `pids` (sorted; None: every paper)."""
+        ids, n = self.ids, len(self.ids)
+        if pids is None:
+            rows = self.conn.execute(
+                "SELECT paper_id, topic_id, score FROM paper_topics"
+                " WHERE topic_id BETWEEN 1 AND 65535 ORDER BY paper_id, score DESC, topic_id"
+            )
+        else:
+            _fill(self.conn, "related_chosen", "id INTEGER PRIMARY KEY", pids)
+            rows = self.conn.execute(
+                "SELECT paper_id, topic_id, score FROM paper_topics"
+                " WHERE paper_id IN (SELECT id FROM temp.related_chosen)"
+                " AND topic_id BETWEEN 1 AND 65535 ORDER BY paper_id, score DESC, topic_id"
+            )
+        paper, current, kept, packed, scores = 0, None, TOPICS_KEPT, 0, 0
         for pid, tid, score in rows:
             if pid != current:
-                current, kept = pid, 0
+                if kept and current is not None and paper < n and ids[paper] == current:
+                    yield paper, packed, scores
+                current, kept, packed, scores = pid, 0, 0, 0
                 paper = bisect_left(ids, pid, paper)
                 if paper == n or ids[paper] != pid:
                     kept = TOPICS_KEPT  # not a paper: `paperdb check` reports the row
             if kept < TOPICS_KEPT:
-                topic_ids[paper] |= tid << (16 * kept)
-                topic_scores[paper] |= min(score, 255) << (16 * kept)
+                packed |= tid << (16 * kept)
+                scores |= min(score, 255) << (16 * kept)
                 kept += 1
+        if kept and current is not None and paper < n and ids[paper] == current:
+            yield paper, packed, scores
 
-    def _load_repos(self):
-        """Dense paper -> {dense paper: repository} for the repositories they share."""
+    def _load_topics(self, pids=None):
+        """Each paper's strongest topics, of the papers of the ids `pids` (None: all)."""
+        n = len(self.ids)
+        self.topic_ids = topic_ids = array("Q", bytes(8 * n))
+        self.topic_scores = topic_scores = array("Q", bytes(8 * n))
+        for paper, packed, scores in self._strongest_topics(pids):
+            topic_ids[paper] = packed
+            topic_scores[paper] = scores
+
+    def _load_repos(self, selected=False):
+        """Dense paper -> {dense paper: repository} for the repositories they share: of
+        every paper, or (`selected`) of the papers in temp.related_chosen."""
+        ids, n = self.ids, len(self.ids)
         self.repo_partners = {}
         rows = self.conn.execute(
-            """SELECT a.n, b.n, repos.full_name FROM (
-                SELECT repo_id FROM paper_repos GROUP BY repo_id
-                HAVING count(DISTINCT paper_id) BETWEEN 2 AND ?) AS shared
-            JOIN repos ON repos.id = shared.repo_id
-            JOIN paper_repos AS pa ON pa.repo_id = shared.repo_id
-            JOIN paper_repos AS pb ON pb.repo_id = shared.repo_id AND pb.paper_id != pa.paper_id
-            JOIN temp.related_dense AS a ON a.id = pa.paper_id
-            JOIN temp.related_dense AS b ON b.id = pb.paper_id
-            ORDER BY a.n, b.n, repos.full_name COLLATE NOCASE""",
+            _REPOS_SQL.format(
+                "AND pa.paper_id IN (SELECT id FROM temp.related_chosen)" if selected else ""
+            ),
             (MAX_DF,),
         )
         for a, b, name in rows:
-            self.repo_partners.setdefault(a, {}).setdefault(b, name)
+            i, j = bisect_left(ids, a), bisect_left(ids, b)
+            if i < n and ids[i] == a and j < n and ids[j] == b:  # else `paperdb check` says
+                self.repo_partners.setdefault(i, {}).setdefault(j, name)
 
     def _by_paper(self, selected):
         """The postings turned around for the papers `selected`: terms[first[p]:first[p + 1]]
@@ -646,6 +803,38 @@ def _topic_weights(counts, papers):
     weight only when its share crosses a band's edge, and only then must every paper
     keeping that topic be ranked again."""
     return {tid: round(math.log2(max(papers, count) / count)) for tid, count in counts.items()}
+
+
+def _kept(term, df):
+    """Whether a term found in `df` papers (None: more than MAX_DF) describes papers."""
+    return df is not None and 2 <= df <= MAX_DF and _usable_term()(term)
+
+
+def _idf(df):
+    return math.log(TERM_SCALE / df)
+
+
+def _fill(conn, table, column, values):
+    """The temporary table `table` (of one `column`) holding `values`, and nothing else."""
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({column})")
+    conn.execute(f"DELETE FROM temp.{table}")
+    # One JSON array: a few times faster than a statement a value.
+    conn.execute(f"INSERT INTO temp.{table} SELECT value FROM json_each(?)", (json.dumps(values),))
+
+
+def _terms_of(texts):
+    """[(term, in how many of them)] of the (text,) rows `texts`, as papers_fts indexes
+    them."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(
+            f"CREATE VIRTUAL TABLE texts USING fts5(text, tokenize={fts_tokenize()}, detail=none)"
+        )
+        conn.executemany("INSERT INTO texts (text) VALUES (?)", texts)
+        conn.execute("CREATE VIRTUAL TABLE terms USING fts5vocab(texts, 'row')")
+        return conn.execute("SELECT term, doc FROM terms").fetchall()
+    finally:
+        conn.close()
 
 
 def _acronym_terms(conn):
