@@ -218,7 +218,7 @@ def _update(run):
                 writer, changes, dumps, run.taxonomy, run.warn, run.progress, related=run.related
             )
             update.run()
-            store_overview(writer)
+            store_overview(writer, update.replayed)
             ours = [w for w in run.input_warnings if w.source in fresh_paths]
             store_input_warnings(writer, dumps, ours + file_warnings)
             finish_warnings(writer)

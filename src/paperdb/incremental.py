@@ -164,6 +164,7 @@ class Update:
         # What related_papers must be ranked again for (write_related); None: every paper.
         self.related = related
         self.related_changes = None
+        self.replayed = set()  # the papers whose overview columns can change (run() fills it)
 
     def run(self):
         if self.related:
@@ -188,6 +189,7 @@ class Update:
             add = partial(reader.add, listing_id)
             read += read_dump(self.writer, listing_id, dump, self._warn, add, self.progress, read)
         affected |= reader.affected
+        self.replayed = affected
         for number, pid in enumerate(sorted(affected), start=1):
             if number % 2000 == 0:
                 self.progress(f"updating papers: {number:,} of {len(affected):,}")
