@@ -4,8 +4,8 @@ A paper's topic slugs and listing names (JSON arrays, for Datasette's array face
 whether it links code were computed per row by the paper_overview view: at 100k papers its
 facets took 1.5 s and timed out. One set of expressions (COLUMNS) computes them, composed two
 ways: a full build selects them while it writes the staged papers into the file, in id order
-(papers_select), and an update recomputes them for every paper and writes only the rows
-whose values changed (store_overview). Both give the same file content.
+(papers_select), and an update recomputes them for the papers it replayed and writes only
+the rows whose values changed (store_overview). Both give the same file content.
 """
 
 import json

@@ -39,6 +39,7 @@ from .textmatch import PhraseSet
 from .textmatch import crude_stem as _crude_stem
 from .textmatch import is_cased as _is_cased
 from .textmatch import spelled as _spelled
+from .textmatch import words as _words
 
 # bm25's column weights: title, abstract, aliases. schema.sql stores them as the FTS5 rank
 # option too (a test keeps the two equal), so ORDER BY rank in any client weighs the same.
@@ -70,8 +71,6 @@ WEIGHTS = {  # added to coverage (0..1); chosen on the tune split
     "bm25": 0.25,
     "topic": 0.0,
 }
-
-_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass
@@ -107,11 +106,7 @@ def rank(db, text, terms, limit, topic_id=None, snippet=("[", "]", "…", 24)):
     total = db.execute("SELECT count(*) FROM papers").fetchone()[0] or 1
     units = _units(db, terms)
     for unit in units if len(units) > 1 else ():  # one term: its weight decides nothing
-        (unit.frequency,) = db.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)",
-            [unit.fts, DF_CAP],
-        ).fetchone()
-        unit.weight = math.log((total + 1) / (unit.frequency + 0.5))
+        unit.weight = math.log((total + 1) / (_frequency(db, unit, DF_CAP) + 0.5))
     if len(units) == 1:
         units[0].weight = 1.0
     topics = named_topics(db, text)
@@ -273,16 +268,22 @@ def _senses(units, text):
     entry's phrase (not a prefix or a phrase in quotes: those ask for their words)."""
     found = []
     for sense in thesaurus.bundled().senses(text):
-        stems = {_crude_stem(w) for w in sense.words}
-        covered = [
-            i
-            for i, u in enumerate(units)
-            if not (u.term.prefix or u.term.phrase)
-            and {_crude_stem(w) for w in u.term.words} <= stems
-        ]
+        covered = _covered(units, sense.words)
         if covered:
             found.append((sense, covered))
     return found[:MAX_SENSES]
+
+
+def _covered(units, words):
+    """The numbers of the units whose words are all among `words`, endings aside (a topic's
+    or a thesaurus entry's words). A prefix or a phrase typed in quotes asks for its own
+    words: never covered."""
+    stems = {_crude_stem(w) for w in words}
+    return [
+        i
+        for i, u in enumerate(units)
+        if not (u.term.prefix or u.term.phrase) and {_crude_stem(w) for w in u.term.words} <= stems
+    ]
 
 
 def _pool(db, units, topics, senses, topic_id, total, size):
@@ -397,13 +398,10 @@ def _score(db, units, topics, senses, pool):
     # A paper about a named topic holds the words that name it, as strongly as it is about it:
     # "pruning" is held by a paper about pruning, not by one about another topic the query
     # names ("large language models").
-    stems = {t: {_crude_stem(w) for w in words} for t, words in topics.items()}
-    naming = {
-        i: [t for t in topics if {_crude_stem(w) for w in u.term.words} <= stems[t]]
-        for i, u in enumerate(units)
-        if not (u.term.prefix or u.term.phrase)  # typed in quotes: the words themselves
-    }
-    naming = {i: named for i, named in naming.items() if named}
+    naming = {}  # unit number -> the named topics whose words cover it
+    for topic, words in topics.items():
+        for i in _covered(units, words):
+            naming.setdefault(i, []).append(topic)
     # A paper writing what an entry of the thesaurus means holds the words its phrase covers.
     for sense, covered in senses:
         found = scratch.matching(sense.fts)
@@ -576,6 +574,6 @@ def _spells(short, long_form):
 def named_topics(db, text):
     """{topic id: the lower-cased words of the query that name it} for the topics named."""
     return {
-        topic_id: {word.lower() for phrase in found for word in _WORD.findall(phrase)}
+        topic_id: {word.lower() for phrase in found for word in _words(phrase)}
         for topic_id, found in sorted(_Taxonomy.of(db).matcher.find(text).items())
     }

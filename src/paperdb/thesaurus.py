@@ -19,7 +19,7 @@ from functools import cache
 from importlib import resources
 
 from .errors import PaperdbError
-from .textmatch import PhraseSet, is_cased, spelled
+from .textmatch import PhraseSet, is_cased, spelled, words
 
 MAX_MEANS = 16  # phrases an entry may expand to: each is one more OR in a search
 
@@ -63,20 +63,13 @@ class Thesaurus:
         found = self.matcher.find(text)
         senses = []
         for index in sorted(found):
-            words = frozenset(w.lower() for phrase in found[index] for w in _WORD.findall(phrase))
-            senses.append(Sense(words, *self.entries[index]))
+            said = frozenset(w.lower() for phrase in found[index] for w in words(phrase))
+            senses.append(Sense(said, *self.entries[index]))
         return senses
 
 
-_WORD = re.compile(r"[^\W_]+")
-
-
 def _strings(value):
-    return (
-        isinstance(value, list)
-        and value
-        and all(isinstance(v, str) and _WORD.search(v) for v in value)
-    )
+    return isinstance(value, list) and value and all(isinstance(v, str) and words(v) for v in value)
 
 
 def _compile(means):
@@ -101,7 +94,7 @@ def _is_acronym(phrase):
 
 
 def _quote(text):
-    return '"' + " ".join(_WORD.findall(text)).replace('"', '""') + '"'
+    return '"' + " ".join(words(text)).replace('"', '""') + '"'
 
 
 @cache

@@ -19,13 +19,12 @@ import sqlite_utils
 
 from .errors import BuildError, shown
 from .output import claim, keep_permissions, settle_journals
-from .schema import schema_sql
+from .schema import fts_tokenize, schema_sql
 
 BATCH_ROWS = 5000
 FTS_HASH_BYTES = 32 * 1024 * 1024
 SCRATCH_CACHE_KIB = -2000  # SQLite's default page cache, in KiB (negative)
 FTS_INDEX_SHADOWS = ("data", "idx", "docsize")  # papers_fts_config keeps its own settings
-_FTS_TOKENIZE = re.compile(r"""tokenize\s*=\s*("[^"]*"|'[^']*')""")
 TEMP_SUFFIX = ".tmp"
 BIRTH_SUFFIX = ".new"  # a temporary file before it is locked (see create_temp_file)
 ORPHAN_BIRTH_SECONDS = 3600
@@ -246,10 +245,6 @@ class DatabaseWriter:
         self.flush()
         conn = self.db.conn
         conn.commit()  # ATTACH cannot run inside a transaction
-        (fts_sql,) = conn.execute(
-            "SELECT sql FROM main.sqlite_master WHERE name = 'papers_fts'"
-        ).fetchone()
-        tokenize = _FTS_TOKENIZE.search(fts_sql).group(0)
         columns = [row[1] for row in conn.execute("PRAGMA main.table_info(papers_fts)")]
         (page_size,) = conn.execute("PRAGMA main.page_size").fetchone()
         conn.execute("ATTACH DATABASE '' AS fts_scratch")
@@ -260,7 +255,7 @@ class DatabaseWriter:
         conn.execute("PRAGMA fts_scratch.journal_mode = OFF")
         conn.execute(
             f"CREATE VIRTUAL TABLE fts_scratch.papers_fts USING fts5("
-            f"{', '.join(columns)}, content='', {tokenize})"
+            f"{', '.join(columns)}, content='', tokenize={fts_tokenize()})"
         )
         with conn:
             # A larger pending-terms buffer means fewer, larger segments to merge; the
