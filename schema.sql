@@ -6,7 +6,7 @@
 -- is ~1.4 KB, so 4 KiB pages left a quarter of the papers table empty; measured on the
 -- synthetic 100k corpus: 427 -> 403 MB and a 16% faster build (docs/PERFORMANCE.md).
 PRAGMA page_size = 16384;
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 
 -- One row per input dump (a copied Daily Papers page or search result).
 CREATE TABLE listings (
@@ -184,16 +184,27 @@ CREATE INDEX build_warnings_listing_id ON build_warnings(listing_id);
 CREATE INDEX build_warnings_paper_id ON build_warnings(paper_id);
 
 -- For each paper, up to 10 others to read next, best first (related.py, docs/RELATED.md):
--- papers sharing its most distinctive words, topics, a repository or an acronym.
--- Empty in a file built with --no-related.
+-- papers sharing its most distinctive words, topics, a repository or an acronym. The 5
+-- best whatever they score, then those scoring at least 500. Empty in a file built with
+-- --no-related.
 CREATE TABLE related_papers (
     paper_id INTEGER NOT NULL REFERENCES papers(id),
     related_id INTEGER NOT NULL REFERENCES papers(id),  -- never paper_id itself
     rank INTEGER NOT NULL,            -- 1 = the closest; ties broken by the lower related_id
     score INTEGER NOT NULL,           -- in thousandths: 1000 = every distinctive word shared;
                                       -- topics, a repository, an acronym add (WEIGHTS)
-    reasons TEXT NOT NULL,            -- what they share: 'words: mamba, selective; topics:
-                                      -- state-space-models; repo: state-spaces/mamba'
+    -- What they share, in one text: 'words: mamba, selective; topics: state-space-models;
+    -- repo: state-spaces/mamba'. Computed when read from the four columns below, which hold
+    -- the parts (NULL: nothing of that kind): the labels are not stored in every row.
+    reasons TEXT GENERATED ALWAYS AS (substr(
+        coalesce('; words: ' || shared_words, '')
+        || coalesce('; topics: ' || shared_topics, '')
+        || coalesce('; repo: ' || shared_repo, '')
+        || coalesce('; acronym: ' || shared_acronyms, ''), 3)) VIRTUAL,
+    shared_words TEXT,                -- up to 3 distinctive words, heaviest first, as written
+    shared_topics TEXT,               -- up to 2 topic slugs both papers are most about
+    shared_repo TEXT,                 -- a GitHub repository both mention (owner/name)
+    shared_acronyms TEXT,             -- short forms (acronyms table) among the shared words
     PRIMARY KEY (paper_id, rank)
 ) WITHOUT ROWID;
 

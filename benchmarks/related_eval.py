@@ -44,7 +44,7 @@ SIGNALS = ["words", "topics", "repo", "acronym"]
 def ranked(conn, weights):
     """{paper id: [related ids, best first]} with these weights."""
     lists = {}
-    for paper_id, related_id, _rank, _score, _reasons in related.related_rows(conn, weights):
+    for paper_id, related_id, *_ in related.related_rows(conn, weights):
         lists.setdefault(paper_id, []).append(related_id)
     return lists
 

@@ -15,7 +15,15 @@ from test_datasette import running_datasette
 from paperdb.build import build
 from paperdb.check import check_database
 from paperdb.cli import cli
-from paperdb.related import MAX_RELATED, WEIGHTS, _Ranker, related_rows
+from paperdb.related import (
+    COLUMNS,
+    MAX_RELATED,
+    SURE_RANKS,
+    TAIL_SCORE,
+    WEIGHTS,
+    _Ranker,
+    related_rows,
+)
 
 # (paper, one to read next, what the reasons must name): follow-ups, and papers sharing a
 # repository, in the bundled dumps.
@@ -43,7 +51,10 @@ LINEAGES = [
 ]
 
 
-def rows(path, sql="SELECT * FROM related_papers ORDER BY paper_id, rank"):
+STORED = f"SELECT {', '.join(COLUMNS)} FROM related_papers ORDER BY paper_id, rank"
+
+
+def rows(path, sql=STORED):
     conn = sqlite3.connect(path)
     try:
         return conn.execute(sql).fetchall()
@@ -98,6 +109,51 @@ def test_ranks_follow_the_score_and_reasons_are_never_empty(seed_conn):
             part.split(": ", 1)[0] in ("words", "topics", "repo", "acronym")
             for part in reasons.split("; ")
         ), reasons
+
+
+def test_reasons_join_the_shared_parts_with_their_labels(seed_conn):
+    """reasons is computed from the shared_* columns when read: any SQLite 3.31+ client reads
+    it like a stored column (the labels are not stored in every row)."""
+    kinds = ("words", "topics", "repo", "acronym")
+    seen = set()
+    for reasons, *parts in seed_conn.execute(
+        "SELECT reasons, shared_words, shared_topics, shared_repo, shared_acronyms"
+        " FROM related_papers"
+    ):
+        expected = [f"{kind}: {part}" for kind, part in zip(kinds, parts, strict=True) if part]
+        assert reasons == "; ".join(expected)
+        seen.update(kind for kind, part in zip(kinds, parts, strict=True) if part)
+    assert seen == set(kinds)  # the bundled dumps have rows of every kind
+    assert seed_conn.execute(
+        "SELECT count(*) FROM related_papers WHERE reasons LIKE '%repo: microsoft/%'"
+    ).fetchone()[0]
+
+
+def test_after_the_five_best_a_list_holds_only_papers_scoring_at_least_half(seed_conn):
+    """Ranks 1-5 whatever they score; after them only scores of TAIL_SCORE or more. The rule
+    drops rows: some paper lists 5 papers, the next of which would have scored less."""
+    assert SURE_RANKS == 5
+    low_within_five = seed_conn.execute(
+        "SELECT count(*) FROM related_papers WHERE rank <= ? AND score < ?",
+        [SURE_RANKS, TAIL_SCORE],
+    ).fetchone()[0]
+    low_after = seed_conn.execute(
+        "SELECT count(*) FROM related_papers WHERE rank > ? AND score < ?",
+        [SURE_RANKS, TAIL_SCORE],
+    ).fetchone()[0]
+    assert low_within_five > 0 and low_after == 0
+    with _Ranker(seed_conn, WEIGHTS) as ranker:
+        ranker.load()
+        ranker_rows = list(ranker.rows())
+    assert max(row[2] for row in ranker_rows) == MAX_RELATED  # strong lists still reach 10
+    stopped = {
+        pid
+        for (pid,) in seed_conn.execute(
+            "SELECT paper_id FROM related_papers GROUP BY paper_id HAVING count(*) = ?",
+            [SURE_RANKS],
+        )
+    }
+    assert stopped
 
 
 def test_the_rows_are_computed_again_the_same(seed_db, seed_conn):
@@ -195,8 +251,9 @@ def corrupt(path, *statements):
         ),
         (
             [
-                "INSERT INTO related_papers SELECT paper_id, related_id, rank + 10, score, reasons"
-                " FROM related_papers WHERE paper_id = (SELECT min(paper_id) FROM related_papers)"
+                "INSERT INTO related_papers (paper_id, related_id, rank, score, shared_words)"
+                " SELECT paper_id, related_id, rank + 10, score, shared_words FROM related_papers"
+                " WHERE paper_id = (SELECT min(paper_id) FROM related_papers)"
             ],
             "related_papers: a paper has more than 10 related papers (paper_id ",
         ),

@@ -39,7 +39,7 @@ shared repositories, and the topics of the papers those postings and repositorie
 The ranking code is the same; so are the rows.
 
 from paperdb.related import related_rows
-rows = related_rows(conn)  # (paper_id, related_id, rank, score, reasons), in key order
+rows = related_rows(conn)  # tuples of COLUMNS' values, in (paper_id, rank) order
 """
 
 import json
@@ -66,6 +66,12 @@ POOL_SCORED = 30  # of those, the best by words are scored on every signal (with
 TITLE_BOOST = 2.0
 TERM_SCALE = 1000  # a term's weight is ln(TERM_SCALE / df): its own df, never the paper count
 TOPICS_KEPT = 4  # a paper's strongest topics, packed 16 bits each into one 64-bit integer
+# A list holds its SURE_RANKS best whatever they score, and after them only papers scoring
+# TAIL_SCORE or more (half the paper's distinctive words shared, or as much from the other
+# signals): below that, few of the judged set's papers at ranks 6-10 are worth reading
+# (docs/RELATED.md), and they were a fifth of the table's rows at 100k papers.
+SURE_RANKS = 5
+TAIL_SCORE = 500
 WORDS_SHOWN = 3  # in reasons
 TOPICS_SHOWN = 2
 # English words too common to say what a paper is about (a small corpus holds some of them
@@ -81,6 +87,15 @@ with within without would yet you your yours yourself yourselves""".split()
 # Chosen on the tune split of tests/fixtures/related_judgments.json (docs/RELATED.md).
 WEIGHTS = {"words": 1.0, "topics": 0.6, "repo": 0.3, "acronym": 0.0}
 
+# The stored columns, in the order related_rows() gives them. `reasons` is computed from
+# the shared_* columns (schema.sql): the labels are not stored 764k times at 100k papers.
+COLUMNS = (
+    "paper_id", "related_id", "rank", "score",
+    "shared_words", "shared_topics", "shared_repo", "shared_acronyms",
+)  # fmt: skip
+INSERT_SQL = (
+    f"INSERT INTO related_papers ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
+)
 _TERMS_SQL = """
 SELECT term, doc FROM temp.related_vocab WHERE doc BETWEEN 2 AND ? ORDER BY term
 """
@@ -123,8 +138,8 @@ ORDER BY pa.paper_id, pb.paper_id, repos.full_name COLLATE NOCASE
 
 
 def related_rows(conn, weights=None):
-    """Every row of related_papers for the database on `conn`, in (paper_id, rank) order,
-    as an iterator (at 1M papers the rows would take ~1 GB as a list)."""
+    """Every row of related_papers for the database on `conn` (the values of COLUMNS), in
+    (paper_id, rank) order, as an iterator (at 1M papers the rows would take ~1 GB as a list)."""
     with _Ranker(conn, WEIGHTS if weights is None else weights) as ranker:
         ranker.load()
         yield from ranker.rows()
@@ -161,11 +176,7 @@ def write_related(writer, enabled=True, changes=None, progress=None):
         # In batches, each inserted before the next is ranked: no statement is left running
         # on the connection when the ranking drops its temporary tables at the end.
         while batch := list(islice(rows, BATCH_ROWS)):
-            writer.executemany(
-                "INSERT INTO related_papers (paper_id, related_id, rank, score, reasons)"
-                " VALUES (?, ?, ?, ?, ?)",
-                batch,
-            )
+            writer.executemany(INSERT_SQL, batch)
     return ranked
 
 
@@ -648,7 +659,7 @@ class _Ranker:
         return first, terms, weights
 
     def _ranked(self, by_paper, selected):
-        """(paper_id, related_id, rank, score, reasons) of the papers selected, in id order.
+        """The rows (COLUMNS) of the papers selected, in id order.
 
         This loop is most of the stage's time (once per paper): everything it uses is a
         local name, and the reasons are written for the listed papers only."""
@@ -738,6 +749,9 @@ class _Ranker:
             strongest = sorted(mine, key=lambda t: (-mine[t], t))
             said = {}  # the words part by the chosen terms shared: often the same in a list
             for rank, (minus_score, other, b) in enumerate(best[:MAX_RELATED], start=1):
+                score = round(-minus_score * 1000)
+                if rank > SURE_RANKS and score < TAIL_SCORE:
+                    break
                 bits = share(b, 0)
                 parts = said.get(bits)
                 if parts is None:
@@ -750,16 +764,18 @@ class _Ranker:
                     theirs >> 48,
                 )
                 shared = [topic_slug[t] for t in strongest if t in theirs][:TOPICS_SHOWN]
-                words_part, acronym_part = parts
-                reasons = [words_part] if words_part else []
-                if shared:
-                    reasons.append("topics: " + ", ".join(shared))
-                repo = partners.get(b)
-                if repo:
-                    reasons.append("repo: " + repo)
-                if acronym_part:
-                    reasons.append(acronym_part)
-                yield ids[a], other, rank, round(-minus_score * 1000), "; ".join(reasons)
+                said_words, said_acronyms = parts
+                said_topics = ", ".join(shared) if shared else None
+                yield (
+                    ids[a],
+                    other,
+                    rank,
+                    score,
+                    said_words,
+                    said_topics,
+                    partners.get(b),
+                    said_acronyms,
+                )
 
     def _load_surfaces(self, needed):
         """Each term in `needed` as a reader wrote it (a stem: 'hardwar' -> 'hardware'): as
@@ -890,7 +906,8 @@ def _stems(words):
 
 
 def _shared_words(chosen, bits, acronym, surface):
-    """('words: ...', 'acronym: ...') of the chosen terms in `bits`, heaviest first."""
+    """(the words, the acronyms) of the chosen terms in `bits`, heaviest first, each as one
+    text ('selective scan, hardware-aware'), None for none."""
     words, acronyms = [], []
     for i, term in enumerate(chosen):
         if bits >> i & 1:
@@ -899,6 +916,6 @@ def _shared_words(chosen, bits, acronym, surface):
             elif len(words) < WORDS_SHOWN:
                 words.append(surface[term])
     return (
-        "words: " + ", ".join(words) if words else "",
-        "acronym: " + ", ".join(acronyms[:WORDS_SHOWN]) if acronyms else "",
+        ", ".join(words) if words else None,
+        ", ".join(acronyms[:WORDS_SHOWN]) if acronyms else None,
     )
