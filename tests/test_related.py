@@ -51,7 +51,9 @@ LINEAGES = [
 ]
 
 
-STORED = f"SELECT {', '.join(COLUMNS)} FROM related_papers ORDER BY paper_id, rank"
+# As related_rows() gives them: a part they do not share is stored as NULL, given as ''.
+SHOWN = [f"coalesce({c}, '')" if c.startswith("shared_") else c for c in COLUMNS]
+STORED = f"SELECT {', '.join(SHOWN)} FROM related_papers ORDER BY paper_id, rank"
 
 
 def rows(path, sql=STORED):
@@ -109,6 +111,16 @@ def test_ranks_follow_the_score_and_reasons_are_never_empty(seed_conn):
             part.split(": ", 1)[0] in ("words", "topics", "repo", "acronym")
             for part in reasons.split("; ")
         ), reasons
+
+
+def test_a_part_they_do_not_share_is_null(seed_conn):
+    for column in COLUMNS[4:]:
+        assert not seed_conn.execute(
+            f"SELECT count(*) FROM related_papers WHERE {column} = ''"
+        ).fetchone()[0]
+        assert seed_conn.execute(
+            f"SELECT count(*) FROM related_papers WHERE {column} IS NULL"
+        ).fetchone()[0]
 
 
 def test_reasons_join_the_shared_parts_with_their_labels(seed_conn):
