@@ -16,7 +16,6 @@ import hashlib
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import run_benchmarks  # noqa: E402
 from run_benchmarks import SHARED_BENCH, run_process  # noqa: E402
 
 # ../shared/bench beside the checkout, or beside a folder holding it (a git worktree).
@@ -31,23 +31,12 @@ SHARED_BENCH = next(
     (p / "shared" / "bench" for p in ROOT.parents if (p / "shared" / "bench").is_dir()),
     SHARED_BENCH,
 )
+run_benchmarks.SHARED_BENCH = SHARED_BENCH  # its corpus() generates with it
 
 from paperdb.database import open_database  # noqa: E402
 from paperdb.parser import DumpParser, Occurrence  # noqa: E402
 from paperdb.reader import inspect, read_lines  # noqa: E402
 from paperdb.search import search  # noqa: E402
-
-
-def corpus(work, papers, files, seed):
-    folder = work / f"c{papers}x{files}"
-    if not (folder / ".complete").exists():
-        subprocess.run(
-            [sys.executable, str(SHARED_BENCH / "gen_corpus.py"), "--papers", str(papers),
-             "--files", str(files), "--out", str(folder), "--seed", str(seed)],
-            check=True, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        (folder / ".complete").write_text("")
-    return folder
 
 
 def changed_copy(folder, target):
@@ -131,7 +120,7 @@ def main():
     args.work.mkdir(parents=True, exist_ok=True)
     build = [sys.executable, str(ROOT / "build_db.py")]
 
-    folder = corpus(args.work, args.papers, args.files, args.seed)
+    folder = run_benchmarks.corpus(args.work, args.papers, args.seed, args.files)
     before = args.before or args.work / "incremental-before.db"
     if not args.before:
         seconds, memory, cpu = run_process([*build, str(folder), "-o", str(before), "-q"])
