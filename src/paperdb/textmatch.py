@@ -106,11 +106,17 @@ class _Automaton:
 
     def count(self, normal, found):
         """Count matches in `normal` (a normalise()d text) into found[label][phrase]."""
+        lower = normal.lower()
+        self.count_each(normal, lower, len(lower) + 1, found, found)
+
+    def count_each(self, normal, lower, boundary, before, after):
+        """count() of `normal` into `before` up to `boundary` and into `after` past it,
+        where `lower` is normal.lower()."""
         if not self._entries:
             return
-        lower = normal.lower()
         aligned = len(lower) == len(normal)  # lower() keeps positions (always, for ASCII)
         for end, (length, entries) in self._built().iter(lower):
+            found = before if end < boundary else after
             for phrase, label, exact in entries:
                 if exact is not None:
                     if aligned:
@@ -118,19 +124,6 @@ class _Automaton:
                             continue
                     elif exact not in normal:
                         continue
-                counts = found.setdefault(label, {})
-                counts[phrase] = counts.get(phrase, 0) + 1
-
-    def count_each(self, normal, lower, boundary, before, after):
-        """count() of `normal` into `before` up to `boundary` and into `after` past it,
-        where `lower` is normal.lower() and as long (no shifted positions)."""
-        if not self._entries:
-            return
-        for end, (length, entries) in self._built().iter(lower):
-            found = before if end < boundary else after
-            for phrase, label, exact in entries:
-                if exact is not None and normal[end - length + 1 : end + 1] != exact:
-                    continue
                 counts = found.get(label)
                 if counts is None:
                     found[label] = {phrase: 1}
