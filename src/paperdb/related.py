@@ -49,7 +49,6 @@ import sqlite3
 from array import array
 from bisect import bisect_left
 from functools import cache
-from heapq import nlargest
 from itertools import islice
 
 from .database import connect_read_only
@@ -709,7 +708,8 @@ class _Ranker:
                     shares[b] = share(b, 0) | bit
             words.pop(a, None)
             if w_words and len(words) > POOL_SCORED:
-                pool = nlargest(POOL_SCORED, words, key=words.__getitem__)
+                # What heapq.nlargest gives (ties in order), but sorted in C: 2x faster here.
+                pool = sorted(words, key=words.__getitem__, reverse=True)[:POOL_SCORED]
                 if partners:
                     pool = set(pool).union(partners)
             elif partners:
