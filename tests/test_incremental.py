@@ -1,5 +1,6 @@
 """`paperdb build --incremental`: the updated file has the same content as a full build."""
 
+import hashlib
 import os
 import re
 import shutil
@@ -60,14 +61,31 @@ def ranked(path):
     }
 
 
-def assert_same_as_full_build(updated, folder, tmp_path):
-    full = tmp_path / "full.db"
-    build([folder], full)
-    left, right = content(updated), content(full)
+# The dumps' files (names and bytes) -> (content(), ranked()) of a full build of them.
+_FULL_BUILDS = {}
+
+
+def assert_same_as_full_build(updated, folder, tmp_path, reuse=True):
+    """The updated file holds what a full build of `folder` holds, and is healthy.
+
+    A full build of the same dumps is made once per session and reused (`reuse`): its file
+    depends on the dumps only (test_build checks it), and many tests end with the same
+    dumps (one removed, none changed). A test that changes how builds work passes False."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(folder)}\0".encode() + path.read_bytes())
+    expected = _FULL_BUILDS.get(digest.hexdigest()) if reuse else None
+    if expected is None:
+        full = tmp_path / "full.db"
+        build([folder], full)
+        expected = (content(full), ranked(full))
+        if reuse:
+            _FULL_BUILDS[digest.hexdigest()] = expected
+    left, right = content(updated), expected[0]
     assert left.keys() == right.keys()
     for table in left:
         assert left[table] == right[table], table
-    assert ranked(updated) == ranked(full)
+    assert ranked(updated) == expected[1]
     assert check_database(updated) == []
 
 
@@ -332,7 +350,7 @@ def test_a_new_title_sharing_an_existing_id_hash_builds_in_full(start, tmp_path,
         "full",
         "two paper titles share an id hash (a full build orders them)",
     )
-    assert_same_as_full_build(db, folder, tmp_path)
+    assert_same_as_full_build(db, folder, tmp_path, reuse=False)  # stable_id is patched
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT title FROM papers WHERE id = ?", (taken,)).fetchone() == (
         NEW_PAPERS[0],
@@ -360,7 +378,7 @@ def test_a_new_repository_sharing_an_existing_id_hash_builds_in_full(start, tmp_
     (folder / "9999_last.txt").write_text("\n".join(paper), encoding="utf-8")
     result = build([folder], db, incremental=True)
     assert (result.mode, result.reason) == ("full", "two repository names share an id hash")
-    assert_same_as_full_build(db, folder, tmp_path)
+    assert_same_as_full_build(db, folder, tmp_path, reuse=False)  # stable_id is patched
     conn = sqlite3.connect(db)
     assert conn.execute(
         "SELECT id FROM repos WHERE full_name = 'zorblax-org/zorblax-repo'"
