@@ -270,6 +270,10 @@ def corrupt(path, *statements):
             "related_papers: a paper has more than 10 related papers (paper_id ",
         ),
         (
+            ["UPDATE related_papers SET score = 499 WHERE rank = 6"],
+            "related_papers: a paper lists one scoring under 500 after its 5 best (paper_id ",
+        ),
+        (
             ["UPDATE related_papers SET related_id = 12345 WHERE rank = 3"],
             "related_papers: ",
         ),

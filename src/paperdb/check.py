@@ -28,7 +28,7 @@ from pathlib import Path
 from . import __version__
 from .database import open_read_only
 from .errors import DatabaseError
-from .related import MAX_RELATED
+from .related import MAX_RELATED, SURE_RANKS, TAIL_SCORE
 from .schema import schema_sql
 
 EXAMPLES = 5  # ids quoted in one problem line
@@ -673,9 +673,10 @@ def _acronym_counts(db, path):
 
 
 def _related_papers(db, path):
-    """No paper relates to itself, or to one paper twice, or to more than MAX_RELATED
-    (the table's foreign keys are _foreign_keys')."""
-    if not db.has("related_papers", "paper_id", "related_id", "rank"):
+    """No paper relates to itself, or to one paper twice, or to more than MAX_RELATED, and
+    none lists a paper after its SURE_RANKS best scoring under TAIL_SCORE (the table's
+    foreign keys are _foreign_keys')."""
+    if not db.has("related_papers", "paper_id", "related_id", "rank", "score"):
         return []
     problems = []
     selves = db.column(
@@ -694,6 +695,15 @@ def _related_papers(db, path):
         )
         if wrong:
             problems.append(f"related_papers: a paper has {what} (paper_id {_examples(wrong)})")
+    weak = db.column(
+        f"SELECT DISTINCT paper_id FROM related_papers WHERE rank > {SURE_RANKS}"
+        f" AND score < {TAIL_SCORE} ORDER BY 1 LIMIT {EXAMPLES + 1}"
+    )
+    if weak:
+        problems.append(
+            f"related_papers: a paper lists one scoring under {TAIL_SCORE} after its"
+            f" {SURE_RANKS} best (paper_id {_examples(weak)})"
+        )
     return problems
 
 
