@@ -30,7 +30,7 @@ FRESH = (
 )
 
 STORE = f"""
-WITH fresh AS ({FRESH}{{only}})
+WITH fresh AS ({FRESH} WHERE papers.id IN (SELECT value FROM json_each(?)))
 UPDATE papers SET topics = fresh.topics, listings = fresh.listings, has_code = fresh.has_code
 FROM fresh
 WHERE fresh.id = papers.id
@@ -39,18 +39,15 @@ WHERE fresh.id = papers.id
 """
 
 
-def store_overview(writer, paper_ids=None):
-    """Bring the topics, listings and has_code of the papers `paper_ids` (default: every
-    paper) up to date, in an update: papers as the file holds it.
+def store_overview(writer, paper_ids):
+    """Bring the topics, listings and has_code of the papers `paper_ids` up to date, in an
+    update: papers as the file holds it.
 
     An update passes the papers it replayed: only their topics, repositories, links and
     listings can have changed (a listing's name is its identity, and renumbered listings
     keep their order). Recomputing all of them took 5.8 s at 1M papers."""
-    if paper_ids is None:
-        writer.execute(STORE.format(only=""))
-    elif paper_ids:
-        only = " WHERE papers.id IN (SELECT value FROM json_each(?))"
-        writer.execute(STORE.format(only=only), [json.dumps(sorted(paper_ids))])
+    if paper_ids:
+        writer.execute(STORE, [json.dumps(sorted(paper_ids))])
 
 
 def papers_select(writer):
