@@ -12,8 +12,10 @@ Four ways people search papers.db, each measured on the same queries:
 - order-by-rank: what the sqlite3 shell or sqlite-utils do: each typed word quoted,
   `papers_fts MATCH ... ORDER BY rank` (the rank option the build configures).
 The judged queries are tests/fixtures/search_judgments.json (labelled by reading the
-abstracts; split into tune and test). Queries with no relevant paper ("no-answer") are
-scored by how many hits they return: the right number is 0.
+abstracts; split into tune, test and holdout: settings are chosen on tune only, and holdout
+was written later by people who had seen neither the other queries nor the ranker, see
+docs/SEARCH.md). Queries with no relevant paper ("no-answer") are scored by how many hits
+they return: the right number is 0.
 """
 
 import argparse
@@ -38,6 +40,7 @@ JUDGED = ROOT / "tests" / "fixtures" / "search_judgments.json"
 METADATA = ROOT / "datasette" / "metadata.yml"
 K = 10
 SYSTEMS = ["cli", "datasette", "datasette-plain", "order-by-rank"]
+SPLITS = ("tune", "test", "holdout")
 
 
 def dcg(gains):
@@ -118,7 +121,8 @@ LONG_FORMS = {
 
 
 def pair_rows(db_path, judged):
-    """[(acronym, long form, its nDCG@10, the long form's)] against the acronym's judgments."""
+    """[(acronym, long form, split, its nDCG@10, the long form's)] against the acronym's
+    judgments (an acronym judged in two splits, independently, gives two rows)."""
     db = open_database(db_path)
     rows = []
     for item in judged:
@@ -128,7 +132,7 @@ def pair_rows(db_path, judged):
                 score([hit.title for hit in search(db, q, limit=K)], item["judgments"])[0]
                 for q in (item["query"], long_form)
             ]
-            rows.append((item["query"], long_form, *pair))
+            rows.append((item["query"], long_form, item["split"], *pair))
     return rows
 
 
@@ -137,11 +141,11 @@ def pair_report(pairs):
         "",
         "Acronym and long form, nDCG@10 through the CLI against the acronym query's judgments:",
         "",
-        "| acronym | long form | acronym nDCG | long form nDCG | gap |",
-        "|---|---|---|---|---|",
+        "| acronym | long form | split | acronym nDCG | long form nDCG | gap |",
+        "|---|---|---|---|---|---|",
     ]
-    for short, long_form, a, b in pairs:
-        lines.append(f"| {short} | {long_form} | {a:.2f} | {b:.2f} | {abs(a - b):.2f} |")
+    for short, long_form, split, a, b in pairs:
+        lines.append(f"| {short} | {long_form} | {split} | {a:.2f} | {b:.2f} | {abs(a - b):.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -160,12 +164,13 @@ def report(rows):
         "| split | system | nDCG@10 | recall@10 | MRR |",
         "|---|---|---|---|---|",
     ]
-    for split in ("tune", "test"):
+    splits = [split for split in SPLITS if any(r["split"] == split for r in rows)]
+    for split in splits:
         part = [r for r in rows if r["split"] == split]
         for system in SYSTEMS:
             n, r, m = averages(part, system)
             lines.append(f"| {split} | {system} | {n:.3f} | {r:.3f} | {m:.3f} |")
-    lines += ["", "nDCG@10 by category (tune / test):", ""]
+    lines += ["", f"nDCG@10 by category ({' / '.join(splits)}):", ""]
     lines += ["| category | queries | " + " | ".join(SYSTEMS) + " |"]
     lines += ["|---|---|" + "---|" * len(SYSTEMS)]
     by_category = defaultdict(list)
@@ -176,9 +181,7 @@ def report(rows):
             continue
         cells = []
         for system in SYSTEMS:
-            pair = [
-                averages([r for r in part if r["split"] == s], system) for s in ("tune", "test")
-            ]
+            pair = [averages([r for r in part if r["split"] == s], system) for s in splits]
             cells.append(" / ".join(f"{p[0]:.2f}" if p else "-" for p in pair))
         lines.append(f"| {category} | {len(part)} | " + " | ".join(cells) + " |")
     absent = [r for r in rows if r["category"] == "no-answer"]

@@ -19,10 +19,12 @@ from paperdb.search import SearchError, parse_query, search
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import search_eval  # noqa: E402
 
-# The test split, measured with benchmarks/search_eval.py (docs/SEARCH.md): paperdb search
-# 0.788 / 0.735, ORDER BY rank 0.574 / 0.505. The bounds sit a little below ours.
-MIN_NDCG = 0.77
-MIN_RECALL = 0.72
+# nDCG@10 and recall@10 measured with benchmarks/search_eval.py (docs/SEARCH.md): on the test
+# split paperdb search 0.833 / 0.778 (ORDER BY rank 0.574 / 0.505), on the holdout split
+# 0.634 / 0.570 (0.357 / 0.267). The bounds sit a little below ours.
+MIN_NDCG = 0.82
+MIN_RECALL = 0.76
+HOLDOUT_MIN = (0.62, 0.55)
 
 
 @pytest.fixture(scope="module")
@@ -282,18 +284,21 @@ def test_the_work_of_a_search_is_bounded_whatever_its_length(seed_db):
     assert statements_run(seed_db, "mamba " * 400) <= statements_run(seed_db, "mamba")
 
 
-def test_search_quality_on_the_judged_test_split(seed_db):
-    """The test split of tests/fixtures/search_judgments.json: never used to choose settings."""
+def test_search_quality_on_the_judged_test_and_holdout_splits(seed_db):
+    """The test and holdout splits of tests/fixtures/search_judgments.json: never used to
+    choose settings (holdout's figures are lower: docs/SEARCH.md says why)."""
     judged = json.loads(search_eval.JUDGED.read_text())["queries"]
     assert len(judged) >= 80
-    rows = [r for r in search_eval.evaluate(seed_db, judged) if r["split"] == "test"]
-    ndcg, recall, _ = search_eval.averages(rows, "cli")
-    assert ndcg >= MIN_NDCG and recall >= MIN_RECALL
-    plain_ndcg, plain_recall, _ = search_eval.averages(rows, "order-by-rank")
-    assert ndcg > plain_ndcg + 0.05 and recall > plain_recall + 0.05
-    assert all(r["datasette"] == r["cli"] for r in rows)
-    absent = [r["query"] for r in rows if r["category"] == "no-answer" and r["cli_hits"]]
-    assert absent == []
+    evaluated = search_eval.evaluate(seed_db, judged)
+    for split, least in {"test": (MIN_NDCG, MIN_RECALL), "holdout": HOLDOUT_MIN}.items():
+        rows = [r for r in evaluated if r["split"] == split]
+        ndcg, recall, _ = search_eval.averages(rows, "cli")
+        assert ndcg >= least[0] and recall >= least[1], split
+        plain_ndcg, plain_recall, _ = search_eval.averages(rows, "order-by-rank")
+        assert ndcg > plain_ndcg + 0.05 and recall > plain_recall + 0.05
+        assert all(r["datasette"] == r["cli"] for r in rows)
+        absent = [r["query"] for r in rows if r["category"] == "no-answer" and r["cli_hits"]]
+        assert absent == []
 
 
 def test_cli_json_marks_partial_matches(seed_db):
@@ -354,7 +359,7 @@ def paper_text(db, pid):
 def test_an_acronym_in_capitals_prefers_papers_writing_it_so(db, acronym):
     """Written so, or spelled out (its long form counts as the acronym itself)."""
     spelled = [  # each word by its head: "low-rank adapters" spells LoRA as well
-        r"[\s-]+".join(word[:5] for word in long_form.split())
+        r"[\s-]+".join(re.escape(word[:5]) + r"\w*" for word in long_form.split())
         for (long_form,) in db.execute("SELECT long FROM acronyms WHERE short = ?", [acronym])
     ]
     pattern = "|".join([rf"(?<![\w]){acronym}s?(?![\w])", *(rf"(?i:{s})" for s in spelled)])
@@ -397,8 +402,9 @@ def test_an_acronym_and_its_long_form_score_within_005(seed_db):
     acronym's judgments (benchmarks/search_eval.py LONG_FORMS)."""
     judged = json.loads(search_eval.JUDGED.read_text())["queries"]
     pairs = search_eval.pair_rows(seed_db, judged)
-    assert len(pairs) == len(search_eval.LONG_FORMS)
-    assert [(short, round(abs(a - b), 2)) for short, _, a, b in pairs if abs(a - b) > 0.05] == []
+    assert {short for short, *_ in pairs} == set(search_eval.LONG_FORMS)
+    gaps = [(short, split, round(abs(a - b), 2)) for short, _, split, a, b in pairs]
+    assert [gap for gap in gaps if gap[2] > 0.05] == []
 
 
 @pytest.mark.parametrize(

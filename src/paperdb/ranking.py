@@ -10,8 +10,9 @@ paper, over a bounded pool of candidates:
   counts fully only where the paper writes it that way; "clipping" is not CLIP;
 - where: the share of the weight held in the title, and whether the words stand close
   together (FTS5 NEAR);
-- topics: when the query names a topic of the taxonomy (one of its phrases or acronyms),
-  being about that topic (paper_topics.score) holds the words that name it: a query for
+- topics: when the query names a topic of the taxonomy (one of its acronyms as written, or
+  one of its phrases whatever the endings of the words), being about that topic holds the
+  words that name it, and the more so (paper_topics.score) the higher it ranks: a query for
   "medical imaging" finds papers that say CT, MRI and tumor;
 - the thesaurus (thesaurus.py): when the query holds a phrase of one of its entries, a paper
   writing what the entry says papers write instead holds the words of that phrase
@@ -59,7 +60,8 @@ PARTIAL_NEAR = 3  # tokens between the rarest word and another, for a partial ma
 PARTNER_SHARE = 0.3  # that other word weighs at least this share of the rarest (not "the")
 BACKFILL_UNITS = 3  # a query of this many units or more is completed by papers missing one
 BACKFILL_COVERAGE = 0.3  # ... that hold at least this share of its weight
-TOPIC_SCORE_FULL = 6  # a paper_topics score at which topic membership counts fully
+TOPIC_SCORE_FULL = 3  # a paper_topics score at which topic membership counts fully
+TOPIC_SCORE_STRONG = 6  # ... and at which WEIGHTS["topic"] counts fully
 EXACT_CASE_MISMATCH = 0.5  # credit for a case-sensitive word written another way
 PREFIX_MISMATCH = 0.2  # credit for a prefix found only through a word's porter stem
 WORDS_APART = 0.7  # credit for a multi-word unit's words held apart, not as the phrase
@@ -69,7 +71,7 @@ WEIGHTS = {  # added to coverage (0..1); chosen on the tune split
     "title": 0.1,
     "near": 0.15,
     "bm25": 0.25,
-    "topic": 0.0,
+    "topic": 0.05,
 }
 
 
@@ -225,6 +227,12 @@ def _stems(words):
     return tuple(_crude_stem(w) for w in words.split())
 
 
+def _long_form_key(words):
+    """A long form's word stems without its linking words: a search drops a typed "of"
+    ("chain of thought" is searched as chain, thought), and a reader may leave it out."""
+    return tuple(_crude_stem(w) for w in words.split() if w.lower() not in LINKING_WORDS)
+
+
 def _long_form_at(db, terms, start):
     """(terms it spans, short form, long form as defined) when terms[start:] begin with a
     known long form.
@@ -247,7 +255,7 @@ def _long_form_at(db, terms, start):
     rows.sort(key=lambda row: (-row[2], -row[3], row[0], row[1]))
     by_stems = {}
     for short, long_form, _, _ in rows:
-        by_stems.setdefault(_stems(long_form), (short, long_form))
+        by_stems.setdefault(_long_form_key(long_form), (short, long_form))
     for stems, known in _Taxonomy.of(db).by_stems.items():
         by_stems.setdefault(stems, known)
     low, high = LONG_FORM_WORDS
@@ -256,7 +264,7 @@ def _long_form_at(db, terms, start):
         words = [w for t in span for w in t.words]
         if any(t.prefix or t.phrase for t in span) or not low <= len(words) <= high:
             continue
-        found = by_stems.get(_stems(" ".join(words)))
+        found = by_stems.get(_long_form_key(" ".join(words)))
         if found:
             return end - start, *found
     return None
@@ -378,6 +386,7 @@ def _score(db, units, topics, senses, pool):
             held[pid][i] = 1.0
         for pid in scratch.matching(f"title : ({unit.fts})"):
             in_title[pid][i] = True
+    at_most = {}  # unit number -> the credit of a paper not writing it as typed
     for i, unit in enumerate(units):
         if unit.exact is None:
             continue
@@ -386,7 +395,7 @@ def _score(db, units, topics, senses, pool):
         # finds "not" when no paper writes NOT.
         if not written and not unit.term.prefix:
             continue
-        miss = PREFIX_MISMATCH if unit.term.prefix else EXACT_CASE_MISMATCH
+        miss = at_most[i] = PREFIX_MISMATCH if unit.term.prefix else EXACT_CASE_MISMATCH
         for pid in texts:
             if held[pid][i] and pid not in written:
                 held[pid][i] = miss
@@ -395,9 +404,12 @@ def _score(db, units, topics, senses, pool):
     near = set()
     if len(phrases) > 1:
         near = scratch.matching(f"NEAR({' '.join(phrases)}, {NEAR_DISTANCE})")
-    # A paper about a named topic holds the words that name it, as strongly as it is about it:
-    # "pruning" is held by a paper about pruning, not by one about another topic the query
-    # names ("large language models").
+    # A paper of a named topic holds the words that name it, and the stronger it is about it
+    # the higher it ranks (WEIGHTS["topic"]): "pruning" is held by a paper about pruning, not
+    # by one about another topic the query names ("large language models"). Membership
+    # counts fully: a paper holds a topic only when it says so clearly (topics.THRESHOLD),
+    # and scaling the credit by the score lost such papers ("astronomy": a paper on stellar
+    # pulsations says "stellar" three times) on both judged splits (docs/SEARCH.md).
     naming = {}  # unit number -> the named topics whose words cover it
     for topic, words in topics.items():
         for i in _covered(units, words):
@@ -411,7 +423,7 @@ def _score(db, units, topics, senses, pool):
             for i in covered:
                 held[pid][i] = max(held[pid][i], SYNONYM)
                 in_title[pid][i] = in_title[pid][i] or pid in titled
-    topic_score = {}  # (paper id, topic id): credit
+    scores = {}  # (paper id, topic id): paper_topics.score
     if naming:
         topic_marks = ", ".join(str(int(t)) for t in topics)
         marks = ", ".join("?" for _ in texts)
@@ -420,7 +432,7 @@ def _score(db, units, topics, senses, pool):
             f" AND paper_id IN ({marks})",
             list(texts),
         ):
-            topic_score[pid, tid] = min(1.0, value / TOPIC_SCORE_FULL)
+            scores[pid, tid] = value
     total_weight = sum(u.weight for u in units) or 1.0
     heaviest = max(u.weight for u in units)
     rarest = [i for i, u in enumerate(units) if u.weight >= RAREST_SHARE * heaviest]
@@ -431,9 +443,12 @@ def _score(db, units, topics, senses, pool):
     for pid in texts:
         topical = 0.0
         for i, named in naming.items():
-            credit = max(topic_score.get((pid, t), 0.0) for t in named)
-            held[pid][i] = max(held[pid][i], credit)
-            topical = max(topical, credit)
+            about = max((scores[pid, t] for t in named if (pid, t) in scores), default=0)
+            if about:
+                # An acronym typed in capitals is still preferred as written (above).
+                credit = min(1.0, about / TOPIC_SCORE_FULL, at_most.get(i, 1.0))
+                held[pid][i] = max(held[pid][i], credit)
+                topical = max(topical, min(1.0, about / TOPIC_SCORE_STRONG))
         coverage = sum(u.weight * h for u, h in zip(units, held[pid], strict=True)) / total_weight
         holds_rarest = all(held[pid][i] == 1.0 for i in rarest)
         if beside_rarest is not None:
@@ -546,14 +561,17 @@ class _Taxonomy:
         return cls._cached[key]
 
     def __init__(self, rules):
-        self.matcher = PhraseSet()
+        self.matcher = PhraseSet()  # the acronyms, as written
+        self.phrases = {}  # a phrase's word stems -> {topic id: the phrase}
         self.long_forms = {}  # short form -> long form
         self.by_stems = {}  # the long form's word stems -> (short form, long form)
         for topic_id, rule in rules:
             parsed = json.loads(rule)
             phrases, acronyms = parsed.get("phrases", []), parsed.get("acronyms", [])
             for phrase in phrases:
-                self.matcher.add(phrase, topic_id)
+                stems = _stems(" ".join(_words(phrase)))
+                if stems:
+                    self.phrases.setdefault(stems, {}).setdefault(topic_id, phrase)
             for acronym in acronyms:
                 self.matcher.add(acronym, topic_id, case_sensitive=True)
                 short = normalize_short(acronym)
@@ -561,7 +579,8 @@ class _Taxonomy:
                     long_form = normalize_long(phrase, plural=False)
                     if _spells(short, long_form):
                         self.long_forms.setdefault(short, long_form)
-                        self.by_stems.setdefault(_stems(long_form), (short, long_form))
+                        self.by_stems.setdefault(_long_form_key(long_form), (short, long_form))
+        self.longest = max(map(len, self.phrases), default=0)
 
 
 def _spells(short, long_form):
@@ -572,8 +591,18 @@ def _spells(short, long_form):
 
 
 def named_topics(db, text):
-    """{topic id: the lower-cased words of the query that name it} for the topics named."""
-    return {
-        topic_id: {word.lower() for phrase in found for word in _words(phrase)}
-        for topic_id, found in sorted(_Taxonomy.of(db).matcher.find(text).items())
-    }
+    """{topic id: the lower-cased words of the query that name it} for the topics named:
+    by one of its acronyms as written, or by one of its phrases, whatever the endings of the
+    words ("environmental monitoring" names a topic of "environment monitoring")."""
+    taxonomy = _Taxonomy.of(db)
+    named = {}
+    for topic_id, found in taxonomy.matcher.find(text).items():
+        named.setdefault(topic_id, set()).update(w.lower() for p in found for w in _words(p))
+    typed = _words(text)
+    stems = [_crude_stem(w) for w in typed]
+    longest = min(len(typed), taxonomy.longest)
+    for start in range(len(typed)):
+        for end in range(start + 1, min(len(typed), start + longest) + 1):
+            for topic_id in taxonomy.phrases.get(tuple(stems[start:end]), ()):
+                named.setdefault(topic_id, set()).update(w.lower() for w in typed[start:end])
+    return dict(sorted(named.items()))
