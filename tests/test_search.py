@@ -489,6 +489,24 @@ def test_soft_and_finds_papers_missing_one_word_and_marks_them(db):
     assert all(re.search(r"(?i)\bKV\b|key.value", paper_text(db, h.id)) for h in hits[:8])
 
 
+@pytest.mark.parametrize(
+    "query", ["low-budget language model pretraining", "low-budget BERT pretraining"]
+)
+def test_a_compound_no_paper_writes_is_searched_by_its_words(db, query):
+    """No paper writes "low-budget": as one unit it weighed most and was held by none, and
+    the query found one paper (or none). Its words find the papers on training cheaply."""
+    assert not any(re.search(r"(?i)low.budget", paper_text(db, pid)) for (pid,) in
+                   db.execute("SELECT id FROM papers"))  # fmt: skip
+    titles = [h.title for h in search(db, query, limit=10)]
+    assert "How to Train BERT with an Academic Budget" in titles[:3]
+    assert len(titles) == 10
+
+
+@pytest.mark.parametrize("query", ["crowd-counting", "optical-flow estimation", "crowd counting"])
+def test_a_compound_about_an_absent_subject_still_finds_nothing(db, query):
+    assert search(db, query, limit=10) == []
+
+
 def test_a_query_few_papers_answer_is_completed_by_papers_missing_one_word(db):
     """Below the papers holding the query, papers holding all its words but one: here
     length generalization in transformers without arithmetic."""

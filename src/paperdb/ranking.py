@@ -66,6 +66,8 @@ EXACT_CASE_MISMATCH = 0.5  # credit for a case-sensitive word written another wa
 PREFIX_MISMATCH = 0.2  # credit for a prefix found only through a word's porter stem
 WORDS_APART = 0.7  # credit for a multi-word unit's words held apart, not as the phrase
 SYNONYM = 1.0  # credit for words held as the thesaurus says papers write them
+MAX_SPLIT_WORDS = 4  # a longer compound no paper writes stays one unit
+MAX_UNITS = 12  # a split never makes a query of more units than this (search.MAX_TERMS)
 MAX_SENSES = 4  # thesaurus entries one query may use: each is one more search of the index
 WEIGHTS = {  # added to coverage (0..1); chosen on the tune split
     "title": 0.1,
@@ -106,7 +108,7 @@ def rank(db, text, terms, limit, topic_id=None, snippet=("[", "]", "…", 24)):
     abstract; a paper found through its topic alone has none (no word of the query in it).
     """
     total = db.execute("SELECT count(*) FROM papers").fetchone()[0] or 1
-    units = _units(db, terms)
+    units = _split_unfound(db, _units(db, terms))
     for unit in units if len(units) > 1 else ():  # one term: its weight decides nothing
         unit.weight = math.log((total + 1) / (_frequency(db, unit, DF_CAP) + 0.5))
     if len(units) == 1:
@@ -150,6 +152,29 @@ def _units(db, terms):
         units.append(_unit(terms[i], _long_form_of(db, terms[i])))
         i += 1
     return units
+
+
+def _split_unfound(db, units):
+    """The units, a hyphenated compound that no paper writes ("low-budget") replaced by its
+    words, each a unit of its own ("budget" is written): as one unit it would weigh most and
+    be held by no paper. A phrase typed in quotes asks for itself and is kept."""
+    split, seen = [], {tuple(w.lower() for w in u.term.words) for u in units}
+    for i, unit in enumerate(units):
+        term = unit.term
+        words = [w for w in term.words if w.lower() not in LINKING_WORDS]
+        if (
+            1 < len(term.words) <= MAX_SPLIT_WORDS
+            and len(split) + len(words) + len(units) - i - 1 <= MAX_UNITS
+            and not (term.prefix or term.phrase or unit.exact)
+            and _frequency(db, unit, DF_CAP) == 0
+        ):
+            for word in words:
+                if (word.lower(),) not in seen:
+                    seen.add((word.lower(),))
+                    split.append(_unit(type(term)((word,))))
+        else:
+            split.append(unit)
+    return split
 
 
 def _long_form_of(db, term):
