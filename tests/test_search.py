@@ -489,6 +489,15 @@ def test_soft_and_finds_papers_missing_one_word_and_marks_them(db):
     assert all(re.search(r"(?i)\bKV\b|key.value", paper_text(db, h.id)) for h in hits[:8])
 
 
+def test_papers_found_through_the_thesaurus_only_are_ordered_by_how_strongly_they_say_it(db):
+    """Few papers say "image restoration"; those saying what the thesaurus means instead
+    (inpainting, super-resolution, deraining...) fill the list, the strongest first, above
+    papers holding the words by chance (at equal credit, the order was by id)."""
+    kinds = re.compile(r"(?i)inpaint|super-resolution|restor|derain|raindrop|denois|deblur")
+    hits = search(db, "image restoration", limit=10)
+    assert len(hits) == 10 and all(kinds.search(paper_text(db, h.id)) for h in hits)
+
+
 @pytest.mark.parametrize(
     "query", ["low-budget language model pretraining", "low-budget BERT pretraining"]
 )

@@ -16,7 +16,8 @@ paper, over a bounded pool of candidates:
   "medical imaging" finds papers that say CT, MRI and tumor;
 - the thesaurus (thesaurus.py): when the query holds a phrase of one of its entries, a paper
   writing what the entry says papers write instead holds the words of that phrase
-  ("speech-to-text": speech recognition, ASR);
+  ("speech-to-text": speech recognition, ASR), and where it holds them only that way, how
+  strongly it says so orders it;
 - bm25 over all the terms, weighted by column, to order what the rest leaves equal.
 The pool is the best bm25 matches of the strict AND, of the OR of the terms (of the rare
 ones only, when the common ones would make the OR scan much of the corpus), the strongest
@@ -45,7 +46,8 @@ from .textmatch import words as _words
 # bm25's column weights: title, abstract, aliases. schema.sql stores them as the FTS5 rank
 # option too (a test keeps the two equal), so ORDER BY rank in any client weighs the same.
 COLUMN_WEIGHTS = (10.0, 1.0, 0.5)
-BM25 = f"bm25(papers_fts, {', '.join(str(w) for w in COLUMN_WEIGHTS)})"
+WEIGHT_LIST = ", ".join(str(w) for w in COLUMN_WEIGHTS)
+BM25 = f"bm25(papers_fts, {WEIGHT_LIST})"
 POOL = 30  # best matches taken from each source of candidates (or the limit, if larger)
 # Counting a term's papers stops here: past it, every term is common and weighs alike.
 # Counting costs a pass over the term's postings; 2,000 keeps that to a few ms at 1M papers.
@@ -74,6 +76,7 @@ WEIGHTS = {  # added to coverage (0..1); chosen on the tune split
     "near": 0.15,
     "bm25": 0.25,
     "topic": 0.05,
+    "sense": 0.2,
 }
 
 
@@ -440,11 +443,20 @@ def _score(db, units, topics, senses, pool):
         for i in _covered(units, words):
             naming.setdefault(i, []).append(topic)
     # A paper writing what an entry of the thesaurus means holds the words its phrase covers.
+    # A paper holding the words only this way: how strongly it says what the entry means
+    # (bm25 among the pool, against the strongest) orders it, not above the papers writing an
+    # acronym typed in capitals (at_most).
+    saying_strength = {}
+    direct = {pid: list(held[pid]) for pid in texts} if senses else {}
     for sense, covered in senses:
-        found = scratch.matching(sense.fts)
+        found = scratch.weighted(sense.fts)
         saying = {pid for pid in found if sense.written.search(" ".join(texts[pid]))}
         titled = {pid for pid in found if sense.written.search(texts[pid][0])}
+        best = max((found[pid] for pid in saying), default=0.0) or 1.0
         for pid in saying:
+            missing = [i for i in covered if direct[pid][i] < 1.0]
+            if missing and not any(i in at_most for i in missing):
+                saying_strength[pid] = max(saying_strength.get(pid, 0.0), found[pid] / best)
             for i in covered:
                 held[pid][i] = max(held[pid][i], SYNONYM)
                 in_title[pid][i] = in_title[pid][i] or pid in titled
@@ -491,6 +503,7 @@ def _score(db, units, topics, senses, pool):
             + WEIGHTS["near"] * (pid in near)
             + WEIGHTS["bm25"] * pool[pid] / best_bm25
             + WEIGHTS["topic"] * topical
+            + WEIGHTS["sense"] * saying_strength.get(pid, 0.0)
         )
         match = "all" if all(h == 1.0 for h in held[pid]) else "partial"
         (scored if passes else backfill).append((pid, round(value, 6), match))
@@ -555,6 +568,12 @@ class _Scratch:
 
     def matching(self, query):
         return {pid for (pid,) in self.conn.execute("SELECT rowid FROM pool(?)", [query])}
+
+    def weighted(self, query):
+        """{paper id: its bm25 among the pool (higher is better)} of the papers matching."""
+        return dict(
+            self.conn.execute(f"SELECT rowid, -bm25(pool, {WEIGHT_LIST}) FROM pool(?)", [query])
+        )
 
     def snippets(self, query, ids, form):
         if not ids:
