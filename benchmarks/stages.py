@@ -2,7 +2,8 @@
 """Where one build's time goes: wall seconds per stage, and CPU of the main process and
 of the extraction workers.
 
-    python benchmarks/stages.py bench-work/c100000 [--workers N] [--output /tmp/stages.db]
+    python benchmarks/stages.py bench-work/c100000 [--workers N] [--no-related]
+        [--output /tmp/stages.db]
 
 On 2 cores the build is bound by CPU, so the CPU figures say what a change can gain: the
 main process is the critical path (the full-text index waits for every paper's aliases),
@@ -55,12 +56,13 @@ def main():
     parser.add_argument("inputs", nargs="+", type=Path)
     parser.add_argument("--workers", type=int, help="extraction processes (default: as a build)")
     parser.add_argument("--output", type=Path, help="where to write (default: a temp folder)")
+    parser.add_argument("--no-related", action="store_true", help="as `paperdb build --no-related`")
     args = parser.parse_args()
     for name, (owner, attribute) in STEPS.items():
         setattr(owner, attribute, timed(name, getattr(owner, attribute)))
     with tempfile.TemporaryDirectory() as folder:
         output = args.output or Path(folder) / "papers.db"
-        result = build(args.inputs, output, workers=args.workers)
+        result = build(args.inputs, output, workers=args.workers, related=not args.no_related)
         main_user, main_sys = cpu_seconds(resource.RUSAGE_SELF)
         workers_user, workers_sys = cpu_seconds(resource.RUSAGE_CHILDREN)
         size = output.stat().st_size
