@@ -42,6 +42,7 @@ from .textmatch import crude_stem as _crude_stem
 from .textmatch import is_cased as _is_cased
 from .textmatch import spelled as _spelled
 from .textmatch import words as _words
+from .topics import THRESHOLD as TOPIC_THRESHOLD
 
 # bm25's column weights: title, abstract, aliases. schema.sql stores them as the FTS5 rank
 # option too (a test keeps the two equal), so ORDER BY rank in any client weighs the same.
@@ -62,7 +63,7 @@ PARTIAL_NEAR = 3  # tokens between the rarest word and another, for a partial ma
 PARTNER_SHARE = 0.3  # that other word weighs at least this share of the rarest (not "the")
 BACKFILL_UNITS = 3  # a query of this many units or more is completed by papers missing one
 BACKFILL_COVERAGE = 0.3  # ... that hold at least this share of its weight
-TOPIC_SCORE_FULL = 3  # a paper_topics score at which topic membership counts fully
+TOPIC_SCORE_FULL = TOPIC_THRESHOLD  # a paper_topics score at which membership counts fully
 TOPIC_SCORE_STRONG = 6  # ... and at which WEIGHTS["topic"] counts fully
 EXACT_CASE_MISMATCH = 0.5  # credit for a case-sensitive word written another way
 PREFIX_MISMATCH = 0.2  # credit for a prefix found only through a word's porter stem
