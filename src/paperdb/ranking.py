@@ -341,6 +341,19 @@ def _pool(db, units, topics, senses, topic_id, total, size):
         if ored:
             sources.append(" OR ".join(u.fts for u in ored))
     found = {}
+    if len(units) == 1:
+        # One unit that enough titles hold: its candidates are the best of those. bm25 of every
+        # paper holding a common word is most of a search's time (at 100k papers "transformer"
+        # 70 ms, the floor's whole query 63 ms); of those holding it in the title, 31 ms. The
+        # named topics and thesaurus entries below still bring in papers saying it elsewhere.
+        rows = db.execute(
+            f"SELECT rowid, -{BM25} AS score FROM papers_fts"
+            f" WHERE papers_fts MATCH :q{restrict} ORDER BY score DESC, rowid LIMIT {int(size)}",
+            {"q": f"{{title}} : ({sources[0]})", "topic_id": topic_id},
+        ).fetchall()
+        if len(rows) == size:
+            found.update(rows)
+            sources = []
     # The OR's bm25 (last) is the one kept: it scores every paper on all its terms.
     for query in sources:
         rows = db.execute(
