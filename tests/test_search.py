@@ -521,8 +521,8 @@ def test_papers_found_through_the_thesaurus_only_are_ordered_by_how_strongly_the
     "query", ["low-budget language model pretraining", "low-budget BERT pretraining"]
 )
 def test_a_compound_no_paper_writes_is_searched_by_its_words(db, query):
-    """No paper writes "low-budget": as one unit it weighed most and was held by none, and
-    the query found one paper (or none). Its words find the papers on training cheaply."""
+    """No paper writes "low-budget": as one unit it weighed most and was held by none (the
+    first query found a single paper). Its words find the papers on training cheaply."""
     assert not any(re.search(r"(?i)low.budget", paper_text(db, pid)) for (pid,) in
                    db.execute("SELECT id FROM papers"))  # fmt: skip
     titles = [h.title for h in search(db, query, limit=10)]
