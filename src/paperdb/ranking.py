@@ -340,28 +340,27 @@ def _pool(db, units, topics, senses, topic_id, total, size):
             ored = [u for u in units if u.frequency < DF_CAP and u.frequency <= RARE_SHARE * total]
         if ored:
             sources.append(" OR ".join(u.fts for u in ored))
+
+    def best_matches(query):
+        return db.execute(
+            f"SELECT rowid, -{BM25} AS score FROM papers_fts"
+            f" WHERE papers_fts MATCH :q{restrict} ORDER BY score DESC, rowid LIMIT {int(size)}",
+            {"q": query, "topic_id": topic_id},
+        ).fetchall()
+
     found = {}
     if len(units) == 1:
         # One unit that enough titles hold: its candidates are the best of those. bm25 of every
         # paper holding a common word is most of a search's time (at 100k papers "transformer"
         # 70 ms, the floor's whole query 63 ms); of those holding it in the title, 31 ms. The
         # named topics and thesaurus entries below still bring in papers saying it elsewhere.
-        rows = db.execute(
-            f"SELECT rowid, -{BM25} AS score FROM papers_fts"
-            f" WHERE papers_fts MATCH :q{restrict} ORDER BY score DESC, rowid LIMIT {int(size)}",
-            {"q": f"{{title}} : ({sources[0]})", "topic_id": topic_id},
-        ).fetchall()
-        if len(rows) == size:
-            found.update(rows)
+        titled = best_matches(f"{{title}} : ({sources[0]})")
+        if len(titled) == size:
+            found.update(titled)
             sources = []
     # The OR's bm25 (last) is the one kept: it scores every paper on all its terms.
     for query in sources:
-        rows = db.execute(
-            f"SELECT rowid, -{BM25} AS score FROM papers_fts"
-            f" WHERE papers_fts MATCH :q{restrict} ORDER BY score DESC, rowid LIMIT {int(size)}",
-            {"q": query, "topic_id": topic_id},
-        )
-        found.update(rows)
+        found.update(best_matches(query))
     for named in topics:  # each through the index on (topic_id, score): its strongest papers
         rows = db.execute(
             "SELECT paper_id FROM paper_topics WHERE topic_id = :named"
@@ -620,7 +619,7 @@ class _Taxonomy:
 
     def __init__(self, rules):
         self.matcher = PhraseSet()  # the acronyms, as written
-        self.phrases = {}  # a phrase's word stems -> {topic id: the phrase}
+        self.phrases = {}  # a phrase's word stems -> the ids of the topics listing it
         self.long_forms = {}  # short form -> long form
         self.by_stems = {}  # the long form's word stems -> (short form, long form)
         for topic_id, rule in rules:
@@ -629,7 +628,7 @@ class _Taxonomy:
             for phrase in phrases:
                 stems = _stems(" ".join(_words(phrase)))
                 if stems:
-                    self.phrases.setdefault(stems, {}).setdefault(topic_id, phrase)
+                    self.phrases.setdefault(stems, set()).add(topic_id)
             for acronym in acronyms:
                 self.matcher.add(acronym, topic_id, case_sensitive=True)
                 short = normalize_short(acronym)
@@ -658,9 +657,8 @@ def named_topics(db, text):
         named.setdefault(topic_id, set()).update(w.lower() for p in found for w in _words(p))
     typed = _words(text)
     stems = [_crude_stem(w) for w in typed]
-    longest = min(len(typed), taxonomy.longest)
     for start in range(len(typed)):
-        for end in range(start + 1, min(len(typed), start + longest) + 1):
+        for end in range(start + 1, min(len(typed), start + taxonomy.longest) + 1):
             for topic_id in taxonomy.phrases.get(tuple(stems[start:end]), ()):
                 named.setdefault(topic_id, set()).update(w.lower() for w in typed[start:end])
     return dict(sorted(named.items()))
