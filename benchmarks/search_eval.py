@@ -12,10 +12,10 @@ Four ways people search papers.db, each measured on the same queries:
 - order-by-rank: what the sqlite3 shell or sqlite-utils do: each typed word quoted,
   `papers_fts MATCH ... ORDER BY rank` (the rank option the build configures).
 The judged queries are tests/fixtures/search_judgments.json (labelled by reading the
-abstracts; split into tune, test and holdout: settings are chosen on tune only, and holdout
-was written later by people who had seen neither the other queries nor the ranker, see
-docs/SEARCH.md). Queries with no relevant paper ("no-answer") are scored by how many hits
-they return: the right number is 0.
+abstracts; split into tune, test, holdout and holdout2: settings are chosen on tune only,
+and holdout and holdout2 were written later by people who had seen neither the other
+queries nor the ranker, see docs/SEARCH.md). Queries with no relevant paper ("no-answer")
+are scored by how many hits they return: the right number is 0.
 """
 
 import argparse
@@ -40,7 +40,7 @@ JUDGED = ROOT / "tests" / "fixtures" / "search_judgments.json"
 METADATA = ROOT / "datasette" / "metadata.yml"
 K = 10
 SYSTEMS = ["cli", "datasette", "datasette-plain", "order-by-rank"]
-SPLITS = ("tune", "test", "holdout")
+SPLITS = ("tune", "test", "holdout", "holdout2")
 
 
 def dcg(gains):

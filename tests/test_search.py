@@ -21,10 +21,12 @@ import search_eval  # noqa: E402
 
 # nDCG@10 and recall@10 measured with benchmarks/search_eval.py (docs/SEARCH.md): on the test
 # split paperdb search 0.851 / 0.795 (ORDER BY rank 0.574 / 0.505), on the holdout split
-# 0.688 / 0.613 (0.357 / 0.267). The bounds sit a little below ours.
+# 0.688 / 0.613 (0.357 / 0.267), on holdout2 0.606 / 0.541 (0.312 / 0.255). The bounds sit a
+# little below ours.
 MIN_NDCG = 0.84
 MIN_RECALL = 0.78
 HOLDOUT_MIN = (0.67, 0.60)
+HOLDOUT2_MIN = (0.59, 0.52)
 
 
 @pytest.fixture(scope="module")
@@ -304,12 +306,13 @@ def test_a_word_many_titles_hold_takes_its_candidates_from_those_titles(
 
 
 def test_search_quality_on_the_judged_test_and_holdout_splits(seed_db):
-    """The test and holdout splits of tests/fixtures/search_judgments.json: never used to
-    choose settings (holdout's figures are lower: docs/SEARCH.md says why)."""
+    """The test, holdout and holdout2 splits of tests/fixtures/search_judgments.json: never
+    used to choose settings (the holdouts' figures are lower: docs/SEARCH.md says why)."""
     judged = json.loads(search_eval.JUDGED.read_text())["queries"]
     assert len(judged) >= 80
     evaluated = search_eval.evaluate(seed_db, judged)
-    for split, least in {"test": (MIN_NDCG, MIN_RECALL), "holdout": HOLDOUT_MIN}.items():
+    bounds = {"test": (MIN_NDCG, MIN_RECALL), "holdout": HOLDOUT_MIN, "holdout2": HOLDOUT2_MIN}
+    for split, least in bounds.items():
         rows = [r for r in evaluated if r["split"] == split]
         ndcg, recall, _ = search_eval.averages(rows, "cli")
         assert ndcg >= least[0] and recall >= least[1], split
