@@ -440,6 +440,12 @@ def _score(db, units, topics, senses, pool):
         for pid in texts:
             if held[pid][i] and pid not in written:
                 held[pid][i] = miss
+    # Of those, the acronyms typed in capitals. A typed long form is searched with its acronym
+    # too, but the reader typed words: what a thesaurus entry naming them says counts as they
+    # do ("recurrent neural networks": papers writing LSTM). A topic is broader than an
+    # acronym, so a typed long form still caps what its members get for it (at_most): the
+    # long-context topic's papers are not what "rotary position embedding" asks for.
+    typed_cased = {i: c for i, c in at_most.items() if _typed_cased(units[i].term)}
     best_bm25 = max(pool.values(), default=0.0) or 1.0
     phrases = [u.primary for u in units if u.primary]
     near = set()
@@ -458,7 +464,7 @@ def _score(db, units, topics, senses, pool):
     # A paper writing what an entry of the thesaurus means holds the words its phrase covers.
     # A paper holding the words only this way: how strongly it says what the entry means
     # (bm25 among the pool, against the strongest) orders it, not above the papers writing an
-    # acronym typed in capitals (at_most).
+    # acronym typed in capitals (typed_cased).
     saying_strength = {}
     direct = {pid: list(held[pid]) for pid in texts} if senses else {}
     for sense, covered in senses:
@@ -468,7 +474,7 @@ def _score(db, units, topics, senses, pool):
         best = max((found[pid] for pid in saying), default=0.0) or 1.0
         for pid in saying:
             missing = [i for i in covered if direct[pid][i] < 1.0]
-            if missing and not any(i in at_most for i in missing):
+            if missing and not any(i in typed_cased for i in missing):
                 saying_strength[pid] = max(saying_strength.get(pid, 0.0), found[pid] / best)
             for i in covered:
                 held[pid][i] = max(held[pid][i], SYNONYM)
@@ -525,6 +531,10 @@ def _score(db, units, topics, senses, pool):
     if scored:
         scored += [(pid, round(value - 1.0, 6), match) for pid, value, match in backfill]
     return scored, scratch
+
+
+def _typed_cased(term):
+    return not term.prefix and len(term.words) == 1 and _is_cased(term.words[0])
 
 
 def _near_the_rarest(scratch, units, rarest):
