@@ -253,6 +253,9 @@ def build_command(
         sys.exit(2)
 
 
+MATCH_NOTES = {"partial": ", some words missing", "related": ", related to the answers above"}
+
+
 @cli.command("search")
 @click.argument("query")
 @db_option
@@ -270,7 +273,9 @@ def search_command(query, db_path, limit, topic_slug, raw, as_json):
     """Search titles and abstracts, best matches first.
 
     Anything can be typed: words, "quoted phrases", prefix* queries, acronyms (MoE finds
-    "mixture of experts"). Matched words are marked [like this] in the snippet.
+    "mixture of experts"). Matched words are marked [like this] in the snippet. Below the
+    papers holding the query come those missing one of its words and those related to the
+    best answers (paperdb related), each said so.
 
     Examples:
 
@@ -287,8 +292,8 @@ def search_command(query, db_path, limit, topic_slug, raw, as_json):
         echo("No results.", err=True)
         return
     for rank, hit in enumerate(hits, start=1):
-        partial = ", some words missing" if hit.match == "partial" else ""
-        echo(f"{rank}. {hit.title}  (score {hit.score:.2f}, id {hit.id}{partial})")
+        note = MATCH_NOTES.get(hit.match, "")
+        echo(f"{rank}. {hit.title}  (score {hit.score:.2f}, id {hit.id}{note})")
         echo(f"   in: {', '.join(hit.listings)}")
         echo(f"   {hit.snippet}")
         echo()

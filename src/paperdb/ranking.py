@@ -72,6 +72,7 @@ SYNONYM = 1.0  # credit for words held as the thesaurus says papers write them
 MAX_SPLIT_WORDS = 4  # a longer compound no paper writes stays one unit
 MAX_UNITS = 12  # a split never makes a query of more units than this (search.MAX_TERMS)
 MAX_SENSES = 4  # thesaurus entries one query may use: each is one more search of the index
+FEEDBACK_ANSWERS = 5  # best answers whose related papers complete a query's hits
 WEIGHTS = {  # added to coverage (0..1); chosen on the tune split
     "title": 0.1,
     "near": 0.15,
@@ -106,10 +107,11 @@ class Unit:
 
 
 def rank(db, text, terms, limit, topic_id=None, snippet=("[", "]", "…", 24)):
-    """[(paper id, score, 'all' or 'partial', snippet or None)], best first.
+    """[(paper id, score, 'all', 'partial' or 'related', snippet or None)], best first.
 
     `snippet` is (mark start, mark end, ellipsis, tokens) for FTS5's snippet() of the
-    abstract; a paper found through its topic alone has none (no word of the query in it).
+    abstract; a paper found through its topic alone, or as related to the best answers
+    (_related_to_answers), may have none (no word of the query in it).
     """
     total = db.execute("SELECT count(*) FROM papers").fetchone()[0] or 1
     units = _split_unfound(db, _units(db, terms))
@@ -122,9 +124,18 @@ def rank(db, text, terms, limit, topic_id=None, snippet=("[", "]", "…", 24)):
     pool = _pool(db, units, topics, senses, topic_id, total, max(POOL, limit))
     if not pool:
         return []
-    scored, scratch = _score(db, units, topics, senses, pool)
-    scored.sort(key=lambda item: (-item[1], item[0]))
-    scored = scored[:limit]
+    answers, partial, scratch = _score(db, units, topics, senses, pool)
+    answers.sort(key=lambda item: (-item[1], item[0]))
+    # A query some papers answer is completed, below them, by papers holding all of its
+    # words but one and by papers related to its best answers; a query no paper answers
+    # still finds nothing.
+    literal = any(u.term.prefix or u.term.phrase for u in units)
+    if answers and not literal:
+        partial += _related_to_answers(db, answers, partial, topic_id)
+    if answers:
+        partial.sort(key=lambda item: (-item[1], item[0]))
+        answers += partial
+    scored = answers[:limit]
     # The scratch index holds these papers: their snippets cost nothing there, where the big
     # index would expand a prefix again for each (trans*: 480 ms at 100k papers).
     ids = [s[0] for s in scored]
@@ -399,7 +410,8 @@ def _frequency(db, unit, cap):
 
 
 def _score(db, units, topics, senses, pool):
-    """[(paper id, score, match)] for the papers of the pool that hold enough of the query.
+    """([(paper id, score, match)] of the papers of the pool that hold enough of the query,
+    the same of those holding all of its words but one (scored 1 lower), the scratch index).
 
     What each paper holds is asked of a scratch index of the pool's own texts (_Scratch):
     FTS5 has no cheap way to ask "which of these terms does each of these rows hold" of the
@@ -525,12 +537,44 @@ def _score(db, units, topics, senses, pool):
             + WEIGHTS["sense"] * saying_strength.get(pid, 0.0)
         )
         match = "all" if all(h == 1.0 for h in held[pid]) else "partial"
-        (scored if passes else backfill).append((pid, round(value, 6), match))
-    # A query some papers answer is completed, below them, by papers holding all of its
-    # words but one; a query no paper answers still finds nothing.
-    if scored:
-        scored += [(pid, round(value - 1.0, 6), match) for pid, value, match in backfill]
-    return scored, scratch
+        if passes:
+            scored.append((pid, round(value, 6), match))
+        else:
+            backfill.append((pid, round(value - 1.0, 6), match))
+    return scored, backfill, scratch
+
+
+def _related_to_answers(db, answers, partial, topic_id):
+    """[(paper id, score, 'related')] for the papers related_papers lists for the query's
+    best answers (its first FEEDBACK_ANSWERS, best first) that the query did not find: the
+    more of the answers list a paper and the closer, the higher, and all of them below the
+    answers (score -1 to 0, among the papers missing a word).
+
+    Pseudo-relevance feedback through the precomputed related papers: what the best answers
+    are about finds papers that say it in other words ("transformer FPGA": accelerator papers
+    that never write FPGA). A query nothing answers finds nothing here either; a build with
+    --no-related has no rows to read, so its searches are without it.
+    """
+    best = [pid for pid, _, _ in answers[:FEEDBACK_ANSWERS]]
+    marks = ", ".join("?" for _ in best)
+    restrict = (
+        " AND related_id IN (SELECT paper_id FROM paper_topics WHERE topic_id = ?)"
+        if topic_id is not None
+        else ""
+    )
+    closeness = {}
+    for pid, score in db.execute(
+        f"SELECT related_id, score FROM related_papers WHERE paper_id IN ({marks}){restrict}",
+        [*best, *([topic_id] if topic_id is not None else [])],
+    ):
+        closeness[pid] = closeness.get(pid, 0) + score
+    found = {pid for pid, _, _ in answers} | {pid for pid, _, _ in partial}
+    closest = max(closeness.values(), default=0) or 1
+    return [
+        (pid, round(value / closest - 1.0, 6), "related")
+        for pid, value in closeness.items()
+        if pid not in found
+    ]
 
 
 def _typed_cased(term):

@@ -9,8 +9,9 @@ What a user types is turned into a safe FTS5 query (no syntax error can reach th
 - acronyms and their long forms find each other through papers.aliases, which any
   SQLite client searches too.
 The terms are ranked by ranking.py: a soft AND over their idf weight, so a paper missing a
-word can still be a hit (match="partial"), while a query about something absent finds
-nothing, because its rare words match nowhere. `raw` queries are FTS5's own, ranked by bm25
+word can still be a hit (match="partial"), and so can a paper related to the best answers
+(match="related"), while a query about something absent finds nothing, because its rare
+words match nowhere. `raw` queries are FTS5's own, ranked by bm25
 with the column weights.
 
 The work of a query is bounded whatever its length: a repeated word counts once, and a long
@@ -84,7 +85,9 @@ class Hit:
     snippet: str
     score: float  # higher is better: the negated bm25 rank
     listings: list
-    match: str = "all"  # 'partial' for fallback hits that miss some of the words
+    # 'partial' for fallback hits that miss some of the words, 'related' for papers related
+    # to the best answers (ranking._related_to_answers)
+    match: str = "all"
 
     def as_dict(self):
         return asdict(self)
