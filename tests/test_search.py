@@ -739,3 +739,17 @@ def test_the_cli_says_which_hits_are_related_to_the_answers(seed_db):
     assert result.exit_code == 0
     assert "some words missing" in result.output
     assert "related to the answers above" in result.output
+
+
+def test_a_search_within_a_topic_completes_it_with_that_topics_papers_only(db):
+    hits = search(db, "transformer FPGA", limit=100, topic="particle-physics")
+    related = [hit.id for hit in hits if hit.match == "related"]
+    assert related
+    members = {
+        pid
+        for (pid,) in db.execute(
+            "SELECT paper_id FROM paper_topics JOIN topics ON topics.id = topic_id"
+            " WHERE slug = 'particle-physics'"
+        )
+    }
+    assert set(related) <= members
