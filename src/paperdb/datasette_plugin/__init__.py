@@ -222,7 +222,9 @@ def canned_queries(datasette, database):
                 "title": "Search papers",
                 "description": (
                     'Ranked like `paperdb search`: words, "phrases", prefix*, acronyms '
-                    "and their long forms, hyphen variants; best first, with a snippet."
+                    "and their long forms, hyphen variants; best first, with a snippet. "
+                    "Below the answers: papers missing a word (match: partial) and papers "
+                    "related to the best answers (match: related)."
                 ),
                 "sql": SEARCH_SQL,
                 "hide_sql": True,
