@@ -334,13 +334,18 @@ def _covered(units, words):
     ]
 
 
+# A search within a topic: each match is looked up by key. As `rowid IN (SELECT paper_id ...)`
+# SQLite drove the search from the topic's list of papers and FTS5 ran the MATCH again for
+# each of them: 42 s for "efficient attention" in "architectures" at 100k papers.
+TOPIC_FILTER = (
+    "AND EXISTS (SELECT 1 FROM paper_topics"
+    " WHERE paper_id = papers_fts.rowid AND topic_id = :topic_id)"
+)
+
+
 def _pool(db, units, topics, senses, topic_id, total, size):
     """{paper id: its bm25 score (higher is better)} for the candidates worth scoring."""
-    restrict = (
-        " AND rowid IN (SELECT paper_id FROM paper_topics WHERE topic_id = :topic_id)"
-        if topic_id is not None
-        else ""
-    )
+    restrict = f" {TOPIC_FILTER}" if topic_id is not None else ""
     sources = [" AND ".join(u.fts for u in units)]
     if len(units) > 1:
         ored = units
@@ -374,11 +379,11 @@ def _pool(db, units, topics, senses, topic_id, total, size):
         found.update(best_matches(query))
     for named in topics:  # each through the index on (topic_id, score): its strongest papers
         rows = db.execute(
-            "SELECT paper_id FROM paper_topics WHERE topic_id = :named"
-            + (" AND paper_id IN (SELECT paper_id FROM paper_topics WHERE topic_id = :t)"
-               if topic_id is not None else "")
+            "SELECT paper_id FROM paper_topics AS named WHERE topic_id = :named"
+            + (" AND EXISTS (SELECT 1 FROM paper_topics WHERE paper_id = named.paper_id"
+               " AND topic_id = :topic_id)" if topic_id is not None else "")
             + f" ORDER BY score DESC LIMIT {int(size)}",
-            {"named": named, "t": topic_id},
+            {"named": named, "topic_id": topic_id},
         )  # fmt: skip
         for (pid,) in rows:
             found.setdefault(pid, 0.0)
@@ -557,8 +562,10 @@ def _related_to_answers(db, answers, partial, topic_id):
     """
     best = [pid for pid, _, _ in answers[:FEEDBACK_ANSWERS]]
     marks = ", ".join("?" for _ in best)
+    # Looked up by key (TOPIC_FILTER): an IN (SELECT ...) lists a topic's papers first (235 ms
+    # for "architectures" at 1M papers, against 0.06 ms).
     restrict = (
-        " AND related_id IN (SELECT paper_id FROM paper_topics WHERE topic_id = ?)"
+        " AND EXISTS (SELECT 1 FROM paper_topics WHERE paper_id = related_id AND topic_id = ?)"
         if topic_id is not None
         else ""
     )

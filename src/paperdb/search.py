@@ -25,7 +25,7 @@ import sqlite3
 from dataclasses import asdict, dataclass
 
 from .errors import SearchError
-from .ranking import BM25, COLUMN_WEIGHTS, prefix_fts, rank
+from .ranking import BM25, COLUMN_WEIGHTS, TOPIC_FILTER, prefix_fts, rank
 from .ranking import quote as _quote
 
 SNIPPET_TOKENS = 24
@@ -68,7 +68,6 @@ ORDER BY rank, rowid
 LIMIT :limit
 """
 SNIPPET = f"snippet(papers_fts, 1, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS})"
-TOPIC_FILTER = "AND rowid IN (SELECT paper_id FROM paper_topics WHERE topic_id = :topic_id)"
 SNIPPETS_SQL = (
     f"SELECT rowid, {SNIPPET} FROM papers_fts WHERE papers_fts MATCH ? AND rowid IN ({{}})"
 )
