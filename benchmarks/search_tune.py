@@ -30,7 +30,8 @@ GRID = {
     "title": [0.1, 0.3],
     "near": [0.15],
     "bm25": [0.25],
-    "topic": [0.0],
+    "topic": [0.0, 0.05],
+    "FEEDBACK_ANSWERS": [0, 3, 5, 10],  # 0: no related papers complete the answers
 }
 
 
@@ -60,6 +61,7 @@ def main():
         ranking.MIN_COVERAGE = setting["MIN_COVERAGE"]
         ranking.LOW_COVERAGE = setting["LOW_COVERAGE"]
         ranking.RAREST_SHARE = setting["RAREST_SHARE"]
+        ranking.FEEDBACK_ANSWERS = setting["FEEDBACK_ANSWERS"]
         ranking.WEIGHTS.update({k: setting[k] for k in ("title", "near", "bm25", "topic")})
         results.append((measure(db, tune), setting))
     results.sort(key=lambda r: (r[0][2], -r[0][0]))

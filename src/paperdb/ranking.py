@@ -72,7 +72,7 @@ SYNONYM = 1.0  # credit for words held as the thesaurus says papers write them
 MAX_SPLIT_WORDS = 4  # a longer compound no paper writes stays one unit
 MAX_UNITS = 12  # a split never makes a query of more units than this (search.MAX_TERMS)
 MAX_SENSES = 4  # thesaurus entries one query may use: each is one more search of the index
-FEEDBACK_ANSWERS = 5  # best answers whose related papers complete a query's hits
+FEEDBACK_ANSWERS = 5  # best answers whose related papers complete a query's hits (0: none)
 WEIGHTS = {  # added to coverage (0..1); chosen on the tune split
     "title": 0.1,
     "near": 0.15,
@@ -561,6 +561,8 @@ def _related_to_answers(db, answers, partial, topic_id):
     --no-related has no rows to read, so its searches are without it.
     """
     best = [pid for pid, _, _ in answers[:FEEDBACK_ANSWERS]]
+    if not best:
+        return []
     marks = ", ".join("?" for _ in best)
     # Looked up by key (TOPIC_FILTER): an IN (SELECT ...) lists a topic's papers first (235 ms
     # for "architectures" at 1M papers, against 0.06 ms).
