@@ -129,10 +129,9 @@ def rank(db, text, terms, limit, topic_id=None, snippet=("[", "]", "…", 24)):
     # A query some papers answer is completed, below them, by papers holding all of its
     # words but one and by papers related to its best answers; a query no paper answers
     # still finds nothing.
-    literal = any(u.term.prefix or u.term.phrase for u in units)
-    if answers and not literal:
-        partial += _related_to_answers(db, answers, partial, topic_id)
     if answers:
+        if not any(u.term.prefix or u.term.phrase for u in units):  # those ask for the words
+            partial += _related_to_answers(db, answers, partial, topic_id)
         partial.sort(key=lambda item: (-item[1], item[0]))
         answers += partial
     scored = answers[:limit]
@@ -195,7 +194,7 @@ def _split_unfound(db, units):
 def _long_form_of(db, term):
     """The long form of a typed acronym: as the corpus defines it (written exactly so), or
     as the taxonomy spells it out."""
-    if term.prefix or term.phrase or len(term.words) != 1 or not _is_cased(term.words[0]):
+    if term.phrase or not _typed_cased(term):
         return None
     row = db.execute(
         "SELECT long FROM acronyms WHERE short = ? ORDER BY used_for_search DESC, papers DESC,"
@@ -212,7 +211,7 @@ def _unit(term, long_form=None):
         stem = re.escape(" ".join(term.words))
         exact = re.compile(rf"(?<![^\W_]){stem}", re.I)
         return Unit(term=term, fts=prefix_fts(term.words), exact=exact)
-    if len(term.words) == 1 and _is_cased(term.words[0]):
+    if _typed_cased(term):
         exact = _written(term.words[0], [long_form] if long_form else [])
     if long_form:
         return Unit(term=term, fts=f"({term.fts()} OR {quote(long_form)})", exact=exact)
@@ -334,13 +333,19 @@ def _covered(units, words):
     ]
 
 
-# A search within a topic: each match is looked up by key. As `rowid IN (SELECT paper_id ...)`
-# SQLite drove the search from the topic's list of papers and FTS5 ran the MATCH again for
-# each of them: 42 s for "efficient attention" in "architectures" at 100k papers.
-TOPIC_FILTER = (
-    "AND EXISTS (SELECT 1 FROM paper_topics"
-    " WHERE paper_id = papers_fts.rowid AND topic_id = :topic_id)"
-)
+def _in_topic(paper_id):
+    """SQL keeping the rows whose `paper_id` (a column) has the topic :topic_id, looked up by
+    key for each row. As `paper_id IN (SELECT paper_id FROM paper_topics ...)` SQLite listed
+    the topic's papers first: a full-text search was then driven from that list, FTS5
+    running the MATCH again for each paper (42 s for "efficient attention" in
+    "architectures" at 100k papers), and related_papers took 235 ms at 1M (0.06 ms now)."""
+    return (
+        "AND EXISTS (SELECT 1 FROM paper_topics"
+        f" WHERE paper_id = {paper_id} AND topic_id = :topic_id)"
+    )
+
+
+TOPIC_FILTER = _in_topic("papers_fts.rowid")  # for a search of papers_fts within a topic
 
 
 def _pool(db, units, topics, senses, topic_id, total, size):
@@ -380,11 +385,10 @@ def _pool(db, units, topics, senses, topic_id, total, size):
     for named in topics:  # each through the index on (topic_id, score): its strongest papers
         rows = db.execute(
             "SELECT paper_id FROM paper_topics AS named WHERE topic_id = :named"
-            + (" AND EXISTS (SELECT 1 FROM paper_topics WHERE paper_id = named.paper_id"
-               " AND topic_id = :topic_id)" if topic_id is not None else "")
+            + (f" {_in_topic('named.paper_id')}" if topic_id is not None else "")
             + f" ORDER BY score DESC LIMIT {int(size)}",
             {"named": named, "topic_id": topic_id},
-        )  # fmt: skip
+        )
         for (pid,) in rows:
             found.setdefault(pid, 0.0)
     # Papers saying it another way (their own bm25 is not comparable), sought only where a
@@ -563,18 +567,12 @@ def _related_to_answers(db, answers, partial, topic_id):
     best = [pid for pid, _, _ in answers[:FEEDBACK_ANSWERS]]
     if not best:
         return []
-    marks = ", ".join("?" for _ in best)
-    # Looked up by key (TOPIC_FILTER): an IN (SELECT ...) lists a topic's papers first (235 ms
-    # for "architectures" at 1M papers, against 0.06 ms).
-    restrict = (
-        " AND EXISTS (SELECT 1 FROM paper_topics WHERE paper_id = related_id AND topic_id = ?)"
-        if topic_id is not None
-        else ""
-    )
+    marks = ", ".join(f":a{i}" for i in range(len(best)))
+    restrict = f" {_in_topic('related_id')}" if topic_id is not None else ""
     closeness = {}
     for pid, score in db.execute(
         f"SELECT related_id, score FROM related_papers WHERE paper_id IN ({marks}){restrict}",
-        [*best, *([topic_id] if topic_id is not None else [])],
+        {"topic_id": topic_id, **{f"a{i}": pid for i, pid in enumerate(best)}},
     ):
         closeness[pid] = closeness.get(pid, 0) + score
     found = {pid for pid, _, _ in answers} | {pid for pid, _, _ in partial}
@@ -587,6 +585,7 @@ def _related_to_answers(db, answers, partial, topic_id):
 
 
 def _typed_cased(term):
+    """A single word typed with capitals in it (an acronym: SAM, LoRA), not a prefix."""
     return not term.prefix and len(term.words) == 1 and _is_cased(term.words[0])
 
 
