@@ -48,15 +48,19 @@ import re
 import sqlite3
 from array import array
 from bisect import bisect_left
+from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
-from itertools import islice
+from itertools import chain
+
+import numpy as np
 
 from .database import connect_read_only
 from .errors import SearchError
 from .schema import fts_tokenize
 
 MAX_RELATED = 10
-BATCH_ROWS = 10_000
+CHUNK_PAPERS = 20_000  # ranked at a time: the arrays hold about 25 candidates a paper
 LOCAL_SHARE = 10  # an update ranking at most 1/10 of the papers reads what they need only
 MAX_DF = 30  # postings of a term, and papers of a repository, beyond which they are skipped
 TERMS = 12  # distinctive terms a paper is described by, at most
@@ -102,15 +106,14 @@ VALUES (?, ?, ?, ?, nullif(?, ''), nullif(?, ''), nullif(?, ''), nullif(?, ''))
 _TERMS_SQL = """
 SELECT term, doc FROM temp.related_vocab WHERE doc BETWEEN 2 AND ? ORDER BY term
 """
-# Each kept term's papers (as dense numbers), once per paper, with whether the title holds it.
+# Each kept term's papers, once per paper, with whether the title holds it.
 # The CROSS JOIN makes SQLite look each term up in the index instead of reading all of it.
 _POSTINGS_SQL = """
-SELECT related_terms.id, related_dense.n, max(related_instance.col = 'title')
+SELECT related_terms.id, related_instance.doc, max(related_instance.col = 'title')
 FROM temp.related_terms
 CROSS JOIN temp.related_instance ON related_instance.term = related_terms.term
-JOIN temp.related_dense ON related_dense.id = related_instance.doc
 WHERE related_instance.col != 'aliases'
-GROUP BY related_terms.id, related_dense.n
+GROUP BY related_terms.id, related_instance.doc
 """
 # Each wanted term's distinct (paper, column) pairs as paper * 3 + column (title 0, abstract
 # 1, aliases 2), '' for none, NULL when in more than MAX_DF papers. The subquery stops
@@ -149,9 +152,33 @@ def related_rows(conn, weights=None):
         yield from ranker.rows()
 
 
-def write_related(writer, enabled=True, changes=None, progress=None):
+def read_ahead(path):
+    """Start reading what write_related ranks from beside the full-text index (every
+    paper's strongest topics, the shared repositories), on a thread with its own connection
+    to the file at `path` (a build's, with those rows committed); returns a Future for
+    write_related's `ahead`. Meant to run while the index is built: SQLite builds it with
+    the GIL released, so the two use both cores (docs/RELATED.md)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paperdb-related")
+    try:
+        return pool.submit(_read_facts, path)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _read_facts(path):
+    conn = connect_read_only(path)
+    try:
+        ranker = _Ranker(conn, WEIGHTS)
+        ranker.read_facts()
+        return ranker
+    finally:
+        conn.close()
+
+
+def write_related(writer, enabled=True, changes=None, progress=None, ahead=None):
     """Bring related_papers up to date with the database `writer` holds (empty when not
     `enabled`: `paperdb build --no-related`); returns the number of papers ranked.
+    `ahead`: the Future read_ahead() gave, for a full build (without `changes`).
 
     Without `changes` every paper is ranked. With the RelatedChanges of an incremental
     update, only the papers whose rows can differ are (module docstring), and the table
@@ -160,7 +187,7 @@ def write_related(writer, enabled=True, changes=None, progress=None):
         writer.execute("DELETE FROM related_papers")
         return 0
     conn = writer.read_connection()
-    with _Ranker(conn, WEIGHTS) as ranker:
+    with _Ranker(conn, WEIGHTS, ahead.result() if ahead else None) as ranker:
         selected = None
         if changes is not None and changes.had_rows:
             selected, gone = ranker.affected(changes)
@@ -176,10 +203,9 @@ def write_related(writer, enabled=True, changes=None, progress=None):
         ranked = len(ranker.ids) if selected is None else sum(selected)
         if progress:
             progress(f"finding related papers of {ranked:,} of {len(ranker.ids):,} papers")
-        rows = ranker.rows(selected)
-        # In batches, each inserted before the next is ranked: no statement is left running
-        # on the connection when the ranking drops its temporary tables at the end.
-        while batch := list(islice(rows, BATCH_ROWS)):
+        # Each batch inserted before the next is ranked: no statement is left running on
+        # the connection when the ranking drops its temporary tables at the end.
+        for batch in ranker.row_batches(selected):
             writer.executemany(INSERT_SQL, batch)
     return ranked
 
@@ -279,25 +305,38 @@ class _Ranker:
     topics, the shared repositories), or only what the papers an update ranks again need.
     A context manager: its temporary tables go at the end."""
 
-    def __init__(self, conn, weights):
+    def __init__(self, conn, weights, ahead=None):
+        """`ahead`: a _Ranker that read_ahead() on another connection to the same file."""
         self.conn = conn
         self.weights = weights
-        self.ids = array("q", (pid for (pid,) in conn.execute("SELECT id FROM papers ORDER BY id")))
         self.found = {}  # term -> (df, its title and abstract holders), from _look_up
+        if ahead is None:
+            self.ids = array(
+                "q", (pid for (pid,) in conn.execute("SELECT id FROM papers ORDER BY id"))
+            )
+            self.acronym_of = _acronym_terms(conn)
+            self.topic_idf = _topic_weights(dict(conn.execute(_TOPIC_COUNTS_SQL)), len(self.ids))
+            self.topic_slug = dict(conn.execute("SELECT id, slug FROM topics"))
+            self.read_ahead = False
+        else:
+            self.__dict__.update({k: v for k, v in vars(ahead).items() if k != "conn"})
+
+    def read_facts(self):
+        """Every paper's strongest topics and the shared repositories, read now: what a
+        full build ranks from beside the full-text index (read_ahead)."""
+        self._load_repos()
+        self._load_topics()
+        self.read_ahead = True
 
     def __enter__(self):
-        conn = self.conn
-        conn.execute(
+        self.conn.execute(
             "CREATE VIRTUAL TABLE temp.related_instance"
             " USING fts5vocab(main, papers_fts, 'instance')"
         )
-        self.acronym_of = _acronym_terms(conn)
-        self.topic_idf = _topic_weights(dict(conn.execute(_TOPIC_COUNTS_SQL)), len(self.ids))
-        self.topic_slug = dict(conn.execute("SELECT id, slug FROM topics"))
         return self
 
     def __exit__(self, *exc):
-        for table in ("related_terms", "related_dense", "related_wanted", "related_chosen"):
+        for table in ("related_terms", "related_wanted", "related_chosen"):
             self.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
         for table in ("related_vocab", "related_instance"):
             self.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
@@ -321,14 +360,231 @@ class _Ranker:
     def rows(self, selected=None):
         """The rows of the papers `selected` (a mask by dense number; None: all), in
         (paper_id, rank) order, from what load() read for them (or for all)."""
-        n = len(self.ids)
-        if n < 2:
+        for batch in self.row_batches(selected):
+            yield from batch
+
+    def row_batches(self, selected=None):
+        """rows(), as a list for each CHUNK_PAPERS papers."""
+        if len(self.ids) < 2:
             return
         if selected is None:
-            selected = bytes([1]) * n
-        by_paper = self._by_paper(selected)
-        self._load_surfaces(by_paper[1])
-        yield from self._ranked(by_paper, selected)
+            selected = bytes([1]) * len(self.ids)
+        self.surface = list(self.terms)
+        self._spelled = bytearray(len(self.terms))
+        for listed in self._listed(selected):
+            yield self._rows_of(listed)
+
+    def _listed(self, selected):
+        """What the papers `selected` (a mask by dense number) list: a _Listed for each
+        CHUNK_PAPERS papers, in order.
+
+        For each paper: its terms heaviest first (idf, a title word TITLE_BOOST times; ties
+        by term), at most TERMS, taken until POOL candidates were walked; the papers holding
+        them are its candidates, each with the sum of the weights of the terms it shares
+        (and which: a bit for each). The POOL_SCORED best by that sum (ties: the one met
+        first, by its first shared term, then by number) and the papers sharing a repository
+        with it are scored on every signal (WEIGHTS); the MAX_RELATED best (ties by id) are
+        listed, after SURE_RANKS only those scoring TAIL_SCORE or more.
+
+        numpy does it a few thousand papers at a time, as arrays: it was a loop over the
+        papers in Python, 3.4 s of a 7 s stage at 100k papers (docs/RELATED.md). The sums
+        are added in the order the loop added them, so the scores are the same to the bit.
+        """
+        n = len(self.ids)
+        start = np.frombuffer(self.start, dtype=np.int64)
+        papers = np.frombuffer(self.papers, dtype=np.int64)
+        counts = np.diff(start)
+        self._wanted = wanted = np.frombuffer(bytes(selected), dtype=np.uint8) != 0
+        # The postings turned around: each selected paper's terms, by paper. A term in one
+        # paper's title or abstract only (the rest in aliases) finds no other.
+        term_of = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+        held = np.flatnonzero((counts[term_of] > 1) & wanted[papers])
+        held = held[np.argsort(papers[held], kind="stable")]
+        own = (
+            papers[held],
+            term_of[held],
+            np.frombuffer(self.idf, dtype=np.float64)[term_of[held]]
+            * np.where(np.frombuffer(self.in_title, dtype=np.uint8)[held] != 0, TITLE_BOOST, 1.0),
+        )
+        del term_of, held
+        self.acronym_terms = np.zeros(len(counts), dtype=bool)
+        self.acronym_terms[np.fromiter(self.acronym, dtype=np.int64, count=len(self.acronym))] = 1
+        self._topic_arrays()
+        partners = self._partner_keys()
+        for lo in range(0, n, CHUNK_PAPERS):
+            hi = min(n, lo + CHUNK_PAPERS)
+            if wanted[lo:hi].any():
+                first, last = np.searchsorted(own[0], (lo, hi))
+                chunk = [column[first:last] for column in own]
+                yield self._scored(self._met(*chunk, counts, start, papers), partners, lo, hi)
+
+    def _met(self, paper, term, weight, counts, start, papers):
+        """The chosen terms of these papers, and the candidates they meet."""
+        order = np.lexsort((term, -weight, paper))
+        paper, term, weight = paper[order], term[order], weight[order]
+        first, group = _groups(paper)
+        position = np.arange(len(paper)) - first[group]
+        walked = np.cumsum(counts[term]) - counts[term]
+        walked -= walked[first][group]
+        take = (position < TERMS) & (walked < POOL)
+        chosen = _Chosen(paper[take], term[take], weight[take], position[take])
+        # Each chosen term's papers: (paper, candidate) pairs, with the term's weight and bit.
+        lengths = counts[chosen.term]
+        entry = np.repeat(np.arange(len(lengths)), lengths)
+        offsets = np.arange(len(entry)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        other = papers[start[chosen.term][entry] + offsets]
+        mine = chosen.paper[entry]
+        not_self = other != mine
+        key = (mine * len(self.ids) + other)[not_self]
+        bit, gained = chosen.bit[entry][not_self], chosen.weight[entry][not_self]
+        order = np.argsort(key, kind="stable")  # by (paper, candidate), each by bit
+        key, bit, gained = key[order], bit[order], gained[order]
+        first, group = _groups(key)
+        sums = np.zeros(len(first))
+        for level in range(TERMS):  # in the order the terms were taken, as a loop adds them
+            at = bit == level
+            sums[group[at]] += gained[at]
+        shares = np.bitwise_or.reduceat(np.int64(1) << bit, first) if len(first) else bit
+        return chosen, key[first], sums, shares, bit[first]
+
+    def _scored(self, met, partners, lo, hi):
+        """The _Listed of the papers lo..hi from what they met (_met)."""
+        chosen, key, sums, shares, first_bit = met
+        n = len(self.ids)
+        w_words = self.weights.get("words", 0.0)
+        w_topics = self.weights.get("topics", 0.0)
+        w_repo = self.weights.get("repo", 0.0)
+        w_acronym = self.weights.get("acronym", 0.0)
+        paper = key // n
+        pool = np.ones(len(key), dtype=bool)
+        if w_words:
+            # Beyond POOL_SCORED candidates, the best by words only. `key` is in (paper,
+            # candidate) order and lexsort is stable: ties go to the one met first.
+            crowded = np.flatnonzero(
+                np.bincount(paper - lo, minlength=hi - lo)[paper - lo] > POOL_SCORED
+            )
+            order = crowded[np.lexsort((first_bit[crowded], -sums[crowded], paper[crowded]))]
+            first, group = _groups(paper[order])
+            pool[order[np.arange(len(order)) - first[group] >= POOL_SCORED]] = False
+        ours = partners[np.searchsorted(partners, lo * n) : np.searchsorted(partners, hi * n)]
+        ours = ours[self._wanted[ours // n]] if len(ours) else ours
+        at = np.minimum(np.searchsorted(key, ours), max(len(key) - 1, 0))
+        known = (key[at] == ours) & pool[at] if len(key) else np.zeros(len(ours), dtype=bool)
+        pair = np.concatenate([key[pool], ours[~known]])
+        pair.sort()
+        at = np.minimum(np.searchsorted(key, pair), max(len(key) - 1, 0))
+        met = key[at] == pair if len(key) else np.zeros(len(pair), dtype=bool)
+        words = np.where(met, sums[at] if len(key) else 0.0, 0.0)
+        bits = np.where(met, shares[at] if len(key) else 0, 0)
+        repo = np.isin(pair, ours, assume_unique=True) if len(ours) else np.zeros(len(pair), bool)
+        paper, other = pair // n, pair % n
+        total = np.zeros(hi - lo)
+        for level in range(TERMS):
+            at = chosen.bit == level
+            total[chosen.paper[at] - lo] += chosen.weight[at]
+        total = total[paper - lo]
+        score = words * np.where(total != 0, w_words / np.where(total != 0, total, 1.0), 0.0)
+        if w_topics:
+            score = self._topic_scores(score, paper, other, w_topics)
+        if w_repo:
+            score = np.where(repo, score + w_repo, score)
+        if w_acronym:
+            acronym_bits = np.zeros(hi - lo, dtype=np.int64)
+            is_acronym = self.acronym_terms[chosen.term]
+            np.bitwise_or.at(
+                acronym_bits, chosen.paper[is_acronym] - lo, np.int64(1) << chosen.bit[is_acronym]
+            )
+            score = np.where(bits & acronym_bits[paper - lo] != 0, score + w_acronym, score)
+        keep = score > 0
+        pair, score, bits, repo = pair[keep], score[keep], bits[keep], repo[keep]
+        order = np.lexsort((-score, pair // n))  # `pair` is in (paper, id) order: ties by id
+        pair, score, bits, repo = pair[order], score[order], bits[order], repo[order]
+        first, group = _groups(pair // n)
+        rank = np.arange(len(pair)) - first[group] + 1
+        thousandths = np.rint(score * 1000).astype(np.int64)
+        keep = (rank <= MAX_RELATED) & ((rank <= SURE_RANKS) | (thousandths >= TAIL_SCORE))
+        return _Listed(
+            pair[keep], rank[keep], thousandths[keep], bits[keep], repo[keep], chosen, lo, hi
+        )
+
+    def _topic_arrays(self):
+        """Each paper's strongest topics as arrays (n, TOPICS_KEPT): their ids (0: none),
+        their weights (idf band x score: whole numbers, so sums are exact in any order),
+        and their ids strongest first (by weight, then id)."""
+        shifts = np.arange(0, 16 * TOPICS_KEPT, 16, dtype=np.uint64)
+        mask = np.uint64(0xFFFF)
+        ids = np.frombuffer(self.topic_ids, dtype=np.uint64)[:, None] >> shifts & mask
+        ids = ids.astype(np.uint16)
+        scores = np.frombuffer(self.topic_scores, dtype=np.uint64)[:, None] >> shifts & mask
+        band = np.zeros(max([*self.topic_idf, int(ids.max(initial=0))]) + 1, dtype=np.int64)
+        band[list(self.topic_idf)] = list(self.topic_idf.values())
+        weight = np.where(ids != 0, band[ids] * scores.astype(np.int64), 0)
+        self.topic_slots, self.topic_weight = ids, weight.astype(np.float32)
+        strength = np.where(ids != 0, -weight * 65536 + ids, np.iinfo(np.int64).max)
+        order = np.argsort(strength, axis=1, kind="stable")
+        self.topics_strongest = np.take_along_axis(ids, order, axis=1)
+
+    def _topic_scores(self, score, paper, other, w_topics):
+        """`score` plus the topics part: the share of the paper's topic weight the other's
+        topics hold, times w_topics."""
+        mine, theirs = self.topic_slots[paper], self.topic_slots[other]
+        weight = self.topic_weight[paper].astype(np.float64)
+        held = np.zeros(len(paper))
+        for i in range(TOPICS_KEPT):
+            in_theirs = theirs[:, 0] == mine[:, i]
+            for j in range(1, TOPICS_KEPT):
+                in_theirs |= theirs[:, j] == mine[:, i]
+            held += np.where(in_theirs, weight[:, i], 0.0)  # none (0) weighs 0
+        total = weight.sum(axis=1)
+        scale = np.where(total != 0, w_topics / np.where(total != 0, total, 1.0), 0.0)
+        has_topics = np.frombuffer(self.topic_ids, dtype=np.uint64)[other] != 0
+        return np.where((scale != 0) & has_topics, score + scale * held, score)
+
+    def _partner_keys(self):
+        """The (paper, partner) pairs sharing a repository, as sorted keys paper * n +
+        partner; their names go to self.partner_name."""
+        n = len(self.ids)
+        self.partner_name = {
+            a * n + b: name for a, names in self.repo_partners.items() for b, name in names.items()
+        }
+        return np.array(sorted(self.partner_name), dtype=np.int64)
+
+    def _rows_of(self, listed):
+        """The rows (COLUMNS) of a _Listed, with what each pair shares spelled out."""
+        n = len(self.ids)
+        paper, other = listed.pair // n, listed.pair % n
+        chosen = listed.chosen
+        terms = np.full((listed.hi - listed.lo, TERMS), -1, dtype=np.int64)
+        terms[chosen.paper - listed.lo, chosen.bit] = chosen.term
+        terms = terms[paper - listed.lo]
+        shared = (listed.bits[:, None] >> np.arange(TERMS) & 1).astype(bool) & (terms >= 0)
+        acronyms = shared & self.acronym_terms[terms]
+        words = _first(terms, shared & ~acronyms, WORDS_SHOWN)
+        acronyms = _first(terms, acronyms, WORDS_SHOWN)
+        self._load_surfaces(np.unique(words[words >= 0]).tolist())
+        strongest = self.topics_strongest[paper]
+        theirs = self.topic_slots[other]
+        in_theirs = np.stack(
+            [(theirs == strongest[:, i : i + 1]).any(axis=1) for i in range(TOPICS_KEPT)], 1
+        )
+        topics = _first(strongest, in_theirs & (strongest != 0), TOPICS_SHOWN)
+        repos = [""] * len(paper)
+        for i in np.flatnonzero(listed.repo).tolist():
+            repos[i] = self.partner_name[int(listed.pair[i])]
+        ids = np.frombuffer(self.ids, dtype=np.int64)
+        return list(
+            zip(
+                ids[paper].tolist(),
+                ids[other].tolist(),
+                listed.rank.tolist(),
+                listed.score.tolist(),
+                _labels(words, self.surface),
+                _labels(topics, self.topic_slug),
+                repos,
+                _labels(acronyms, self.acronym),
+                strict=True,
+            )
+        )
 
     def affected(self, changes):
         """(a mask of the papers whose rows can differ from those in the table, by dense
@@ -511,11 +767,6 @@ class _Ranker:
             "CREATE VIRTUAL TABLE temp.related_vocab USING fts5vocab(main, papers_fts, 'row')"
         )
         conn.execute("CREATE TEMP TABLE related_terms (id INTEGER PRIMARY KEY, term TEXT)")
-        conn.execute("CREATE TEMP TABLE related_dense (id INTEGER PRIMARY KEY, n INTEGER)")
-        conn.execute(
-            "INSERT INTO temp.related_dense (id, n)"
-            " SELECT id, row_number() OVER (ORDER BY id) - 1 FROM papers"
-        )
         terms, self.idf = [], array("d")
         for term, df in conn.execute(_TERMS_SQL, (MAX_DF,)):
             if _kept(term, df):
@@ -527,20 +778,19 @@ class _Ranker:
         self.terms = terms
         self.number = {term: i for i, term in enumerate(terms)}
         # Postings, term by term: papers[start[t]:start[t + 1]], with a title flag each.
-        self.start = array("l", [0])
-        self.papers = array("l")
-        self.in_title = bytearray()
-        last = 0
-        for term, paper, title in conn.execute(_POSTINGS_SQL):
-            while last < term:
-                self.start.append(len(self.papers))
-                last += 1
-            self.papers.append(paper)
-            self.in_title.append(title)
-        while len(self.start) <= len(terms):
-            self.start.append(len(self.papers))
-        self._load_repos()
-        self._load_topics()
+        postings = np.fromiter(
+            chain.from_iterable(conn.execute(_POSTINGS_SQL)), dtype=np.int64
+        ).reshape(-1, 3)
+        ids = np.frombuffer(self.ids, dtype=np.int64)
+        dense = np.searchsorted(ids, postings[:, 1])
+        postings = postings[ids[np.minimum(dense, len(ids) - 1)] == postings[:, 1]]  # else not a
+        dense = np.searchsorted(ids, postings[:, 1])  # paper: `paperdb check` reports the row
+        self.start = np.searchsorted(postings[:, 0], np.arange(len(terms) + 1))
+        self.papers = dense
+        self.in_title = postings[:, 2].astype(np.uint8)
+        if not self.read_ahead:
+            self._load_repos()
+            self._load_topics()
 
     def _load_for(self, selected):
         """What the papers `selected` are ranked from: the terms of their titles and
@@ -633,168 +883,22 @@ class _Ranker:
             if i < n and ids[i] == a and j < n and ids[j] == b:  # else `paperdb check` says
                 self.repo_partners.setdefault(i, {}).setdefault(j, name)
 
-    def _by_paper(self, selected):
-        """The postings turned around for the papers `selected`: terms[first[p]:first[p + 1]]
-        are paper p's terms, with minus their weight in the paper (idf, a title word
-        TITLE_BOOST times) beside."""
-        n, idf = len(self.ids), self.idf
-        start, papers = self.start, self.papers
-        # A term in one paper's title or abstract only (the rest in aliases) finds no other.
-        kept = [t for t in range(len(self.terms)) if start[t + 1] - start[t] > 1]
-        counts = array("l", bytes(8 * (n + 1)))
-        for term in kept:
-            for paper in papers[start[term] : start[term + 1]]:
-                if selected[paper]:
-                    counts[paper + 1] += 1
-        for p in range(n):
-            counts[p + 1] += counts[p]
-        first = array("l", counts)
-        terms = array("l", bytes(8 * counts[n]))
-        weights = array("d", bytes(8 * counts[n]))
-        fill = array("l", counts)
-        for term in kept:
-            for k in range(start[term], start[term + 1]):
-                paper = papers[k]
-                if selected[paper]:
-                    slot = fill[paper]
-                    terms[slot] = term
-                    weights[slot] = -idf[term] * (TITLE_BOOST if self.in_title[k] else 1.0)
-                    fill[paper] = slot + 1
-        return first, terms, weights
-
-    def _ranked(self, by_paper, selected):
-        """The rows (COLUMNS) of the papers selected, in id order.
-
-        This loop is most of the stage's time (once per paper): everything it uses is a
-        local name, and the reasons are written for the listed papers only."""
-        ids, start, papers = self.ids, self.start, self.papers
-        first, paper_terms, paper_weights = by_paper
-        w_words = self.weights.get("words", 0.0)
-        w_topics = self.weights.get("topics", 0.0)
-        w_repo = self.weights.get("repo", 0.0)
-        w_acronym = self.weights.get("acronym", 0.0)
-        acronym, topic_ids, topic_scores = self.acronym, self.topic_ids, self.topic_scores
-        topic_idf, topic_slug, surface = self.topic_idf, self.topic_slug, self.surface
-        repo_partners, no_partners = self.repo_partners, {}
-        for a in range(len(ids)):
-            if not selected[a]:
-                continue
-            lo, hi = first[a], first[a + 1]
-            partners = repo_partners.get(a, no_partners)
-            if lo == hi and not partners:
-                continue
-            # Heaviest first (idf, a title word TITLE_BOOST times), ties by term: the words
-            # MoreLikeThis would query with.
-            if hi - lo > 1:
-                weighted = sorted(zip(paper_weights[lo:hi], paper_terms[lo:hi], strict=True))
-            else:
-                weighted = [(paper_weights[lo], paper_terms[lo])] if hi > lo else []
-            words, shares, chosen = {}, {}, []
-            total = walked = 0.0
-            acronyms = 0  # bits of the chosen terms that are acronyms
-            for minus_weight, term in weighted[:TERMS]:
-                if walked >= POOL:
-                    break
-                weight, bit = -minus_weight, 1 << len(chosen)
-                chosen.append(term)
-                total += weight
-                if term in acronym:
-                    acronyms |= bit
-                s, e = start[term], start[term + 1]
-                walked += e - s
-                get, share = words.get, shares.get
-                for b in papers[s:e]:
-                    words[b] = get(b, 0.0) + weight
-                    shares[b] = share(b, 0) | bit
-            words.pop(a, None)
-            if w_words and len(words) > POOL_SCORED:
-                # What heapq.nlargest gives (ties in order), but sorted in C: 2x faster here.
-                pool = sorted(words, key=words.__getitem__, reverse=True)[:POOL_SCORED]
-                if partners:
-                    pool = set(pool).union(partners)
-            elif partners:
-                pool = set(words).union(partners)
-            else:
-                pool = words
-            if not pool:
-                continue
-            # The paper's strongest topics, {topic id: idf x score}, unpacked inline.
-            packed, packed_scores, mine = topic_ids[a], topic_scores[a], {}
-            while packed:
-                tid = packed & 0xFFFF
-                if tid:
-                    mine[tid] = topic_idf.get(tid, 0.0) * (packed_scores & 0xFFFF)
-                packed >>= 16
-                packed_scores >>= 16
-            topic_total = sum(mine.values())
-            word_scale = w_words / total if total else 0.0
-            topic_scale = w_topics / topic_total if topic_total and w_topics else 0.0
-            get, wget, share = mine.get, words.get, shares.get
-            best = []
-            for b in pool:
-                score = wget(b, 0.0) * word_scale
-                if topic_scale:
-                    q = topic_ids[b]
-                    if q:
-                        score += topic_scale * (
-                            get(q & 0xFFFF, 0.0)
-                            + get(q >> 16 & 0xFFFF, 0.0)
-                            + get(q >> 32 & 0xFFFF, 0.0)
-                            + get(q >> 48, 0.0)
-                        )
-                if partners and b in partners:
-                    score += w_repo
-                if w_acronym and acronyms and share(b, 0) & acronyms:
-                    score += w_acronym
-                if score > 0:
-                    best.append((-score, ids[b], b))
-            if not best:
-                continue
-            best.sort()
-            strongest = sorted(mine, key=lambda t: (-mine[t], t))
-            said = {}  # the words part by the chosen terms shared: often the same in a list
-            for rank, (minus_score, other, b) in enumerate(best[:MAX_RELATED], start=1):
-                score = round(-minus_score * 1000)
-                if rank > SURE_RANKS and score < TAIL_SCORE:
-                    break
-                bits = share(b, 0)
-                parts = said.get(bits)
-                if parts is None:
-                    parts = said[bits] = _shared_words(chosen, bits, acronym, surface)
-                theirs = topic_ids[b]
-                theirs = (
-                    theirs & 0xFFFF,
-                    theirs >> 16 & 0xFFFF,
-                    theirs >> 32 & 0xFFFF,
-                    theirs >> 48,
-                )
-                shared = [topic_slug[t] for t in strongest if t in theirs][:TOPICS_SHOWN]
-                said_words, said_acronyms = parts
-                said_topics = ", ".join(shared)
-                yield (
-                    ids[a],
-                    other,
-                    rank,
-                    score,
-                    said_words,
-                    said_topics,
-                    partners.get(b, ""),
-                    said_acronyms,
-                )
-
     def _load_surfaces(self, needed):
         """Each term in `needed` as a reader wrote it (a stem: 'hardwar' -> 'hardware'): as
         the first paper holding it writes it; the term itself where it is not found there."""
         start, papers, terms = self.start, self.papers, self.terms
         by_paper = {}
         for term in sorted(set(needed)):
-            if start[term] < start[term + 1]:  # else in aliases only: never a reason
+            # A term in aliases only is never a reason.
+            if not self._spelled[term] and start[term] < start[term + 1]:
+                self._spelled[term] = 1
                 by_paper.setdefault(papers[start[term]], []).append(term)
-        self.surface = list(terms)
-        for paper in sorted(by_paper):
-            (text,) = self.conn.execute(
-                "SELECT title || ' ' || abstract FROM papers WHERE id = ?", (self.ids[paper],)
-            ).fetchone()
+        texts = self.conn.execute(
+            "SELECT id, title || ' ' || abstract FROM papers"
+            " WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (json.dumps([self.ids[paper] for paper in by_paper]),),
+        ).fetchall()
+        for paper, (_, text) in zip(sorted(by_paper), texts, strict=True):
             lower = text.lower()
             if len(lower) != len(text):  # lower-casing moved the offsets (rare letters)
                 continue
@@ -808,6 +912,48 @@ class _Ranker:
                     if at >= 0:
                         self.surface[term] = _WORD.match(text, at).group()
                         break
+
+
+_Chosen = namedtuple("_Chosen", "paper term weight bit")  # a paper's chosen terms, bit = order
+# What papers lo..hi list: pair = paper * n + related (dense numbers), in (paper, rank)
+# order, with rank, score in thousandths, the bits of the chosen terms shared, whether
+# they share a repository, and the chosen terms of the papers.
+_Listed = namedtuple("_Listed", "pair rank score bits repo chosen lo hi")
+
+
+def _groups(values):
+    """(where each run of equal `values` starts, the run of each value)."""
+    starts = np.ones(len(values), dtype=bool)
+    starts[1:] = values[1:] != values[:-1]
+    return np.flatnonzero(starts), np.cumsum(starts) - 1
+
+
+def _first(values, mask, k):
+    """Of each row of `values`, the first k values where `mask` is set; -1 for none."""
+    first = np.full((len(values), k), -1, dtype=np.int64)
+    found = np.zeros(len(values), dtype=np.int64)
+    for column in range(values.shape[1]):
+        take = np.flatnonzero(mask[:, column] & (found < k))
+        first[take, found[take]] = values[take, column]
+        found[take] += 1
+    return first
+
+
+def _labels(values, spell):
+    """Each row of `values` (-1: none) as one text: its values spelled by `spell`, joined
+    by ', '. Each distinct row is spelled once."""
+    if not len(values):
+        return []
+    base = int(values.max()) + 2
+    if base ** values.shape[1] < 2**63:  # a row as one number: np.unique sorts it faster
+        key = np.zeros(len(values), dtype=np.int64)
+        for column in values.T:
+            key = key * base + (column + 1)
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    else:
+        _, first, inverse = np.unique(values, axis=0, return_index=True, return_inverse=True)
+    texts = [", ".join(spell[v] for v in row if v >= 0) for row in values[first].tolist()]
+    return list(map(texts.__getitem__, inverse.reshape(-1).tolist()))
 
 
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
@@ -908,16 +1054,3 @@ def _stems(words):
         return frozenset(term for (term,) in conn.execute("SELECT term FROM stems"))
     finally:
         conn.close()
-
-
-def _shared_words(chosen, bits, acronym, surface):
-    """(the words, the acronyms) of the chosen terms in `bits`, heaviest first, each as one
-    text ('selective scan, hardware-aware'), '' for none."""
-    words, acronyms = [], []
-    for i, term in enumerate(chosen):
-        if bits >> i & 1:
-            if term in acronym:
-                acronyms.append(acronym[term])
-            elif len(words) < WORDS_SHOWN:
-                words.append(surface[term])
-    return ", ".join(words), ", ".join(acronyms[:WORDS_SHOWN])
