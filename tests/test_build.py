@@ -244,7 +244,7 @@ def test_output_path_that_is_a_folder_is_refused(tmp_path):
 def test_failure_mid_build_leaves_old_db_and_no_temp_file(tmp_path, monkeypatch):
     output, before = make_existing_db(tmp_path)
 
-    def fail(self):
+    def fail(self, on_built=None):
         # A real SQLITE_FULL (the build tells it by its error code, not its text).
         tiny = sqlite3.connect(":memory:")
         tiny.execute("PRAGMA max_page_count = 2")

@@ -56,7 +56,7 @@ if point in ("fts-rebuild", "fts-optimize"):
 
     index_full_text = paperdb.writer.DatabaseWriter.index_full_text
 
-    def killing_index_full_text(self):
+    def killing_index_full_text(self, on_built=None):
         if point == "fts-rebuild":  # in the middle of filling the index
             calls = []
 
@@ -69,7 +69,7 @@ if point in ("fts-rebuild", "fts-optimize"):
             self.db.conn.set_progress_handler(progress, 50)
         else:  # the index is filled, not yet merged, copied in or committed
             self.db.conn.set_trace_callback(lambda sql: "'optimize'" in sql and die())
-        return index_full_text(self)
+        return index_full_text(self, on_built)
 
     paperdb.writer.DatabaseWriter.index_full_text = killing_index_full_text
 elif point == "before-rename":  # the temporary file is complete and fsynced
@@ -88,9 +88,9 @@ elif point == "fts-mark":  # no kill: mark the start and end of the full-text in
     index_full_text = paperdb.writer.DatabaseWriter.index_full_text
     marker = os.environ["PAPERDB_TEST_MARKER"]
 
-    def marking_index_full_text(self):
+    def marking_index_full_text(self, on_built=None):
         Path(marker + ".start").touch()
-        index_full_text(self)
+        index_full_text(self, on_built)
         Path(marker + ".done").touch()
 
     paperdb.writer.DatabaseWriter.index_full_text = marking_index_full_text
@@ -512,7 +512,7 @@ def test_full_disk_before_the_schema_is_written(old_db):
 def test_interrupt_mid_build_in_process(old_db, monkeypatch):
     output, before = old_db
 
-    def interrupted(self):
+    def interrupted(self, on_built=None):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(DatabaseWriter, "index_full_text", interrupted)

@@ -25,7 +25,7 @@ from .overview import papers_select, store_overview
 from .papers import StreamingFold, add_warning, finish_warnings, warning_row
 from .parallel import ExtractionQueue, default_workers
 from .reader import discover, inspect
-from .related import has_related, read_ahead, write_related
+from .related import ReadAhead, has_related, write_related
 from .schema import schema_version
 from .topics import load_taxonomy, write_topics
 from .writer import DatabaseWriter
@@ -173,8 +173,12 @@ def _full_build(run, workers):
         progress(f"building the full-text index of {folded.papers:,} papers")
         writer.commit_rows()
         # Read beside the index build, which leaves a core free (docs/RELATED.md).
-        ahead = read_ahead(writer.temp_path) if run.related else None
-        writer.index_full_text()
+        ahead = ReadAhead(writer.temp_path) if run.related else None
+        try:
+            writer.index_full_text(on_built=ahead.index_built if ahead else None)
+        finally:
+            if ahead:
+                ahead.index_built(None)  # the build failed before it: the thread ends
         stage("full_text_index")
         progress("finding related papers")
         write_related(writer, run.related, ahead=ahead)

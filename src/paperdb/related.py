@@ -158,33 +158,67 @@ def related_rows(conn, weights=None):
         yield from ranker.rows()
 
 
-def read_ahead(path):
-    """Start reading what write_related ranks from beside the full-text index (every
-    paper's strongest topics, the shared repositories), on a thread with its own connection
-    to the file at `path` (a build's, with those rows committed); returns a Future for
-    write_related's `ahead`. Meant to run while the index is built: SQLite builds it with
-    the GIL released, so the two use both cores (docs/RELATED.md)."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paperdb-related")
-    try:
-        return pool.submit(_read_facts, path)
-    finally:
-        pool.shutdown(wait=False)
+class ReadAhead:
+    """What write_related ranks a full build from, read on a thread while the full-text
+    index is built, which SQLite does with the GIL released: the two use both cores
+    (docs/RELATED.md).
 
+    The thread reads every paper's strongest topics and the shared repositories from the
+    file at `path` (a build's, with those rows committed) on its own connection; then, once
+    index_built() hands it a copy of the index (before its segments are merged: the same
+    terms, documents and columns), the terms and their postings, while the writer merges.
+    result() is the ranker, for write_related's `ahead`."""
 
-def _read_facts(path):
-    conn = connect_read_only(path)
-    try:
-        ranker = _Ranker(conn, WEIGHTS)
-        ranker.read_facts()
+    def __init__(self, path):
+        self._copies = queue.Queue(maxsize=1)
+        self._given = False
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paperdb-related")
+        try:
+            self._future = pool.submit(self._read, path)
+        finally:
+            pool.shutdown(wait=False)
+
+    def index_built(self, copy):
+        """`copy`: a connection, usable from any thread, to a copy of the full-text index
+        (papers_fts in its main schema), which the thread reads and closes; None: there is
+        none (the terms are then read in write_related). Only the first call counts."""
+        if not self._given:
+            self._given = True
+            self._copies.put(copy)
+
+    def result(self):
+        self.index_built(None)  # never wait for a copy nobody gives
+        return self._future.result()
+
+    def _read(self, path):
+        try:
+            conn = connect_read_only(path)
+            try:
+                ranker = _Ranker(conn, WEIGHTS)
+                ranker.read_facts()
+            finally:
+                conn.close()
+        except BaseException:
+            copy = self._copies.get()  # always given: by the writer, or by result()
+            if copy is not None:
+                copy.close()
+            raise
+        copy = self._copies.get()
+        ranker.conn = copy
+        if copy is not None:
+            try:
+                with ranker:
+                    ranker.load()
+            finally:
+                copy.close()
+        ranker.conn = None
         return ranker
-    finally:
-        conn.close()
 
 
 def write_related(writer, enabled=True, changes=None, progress=None, ahead=None):
     """Bring related_papers up to date with the database `writer` holds (empty when not
     `enabled`: `paperdb build --no-related`); returns the number of papers ranked.
-    `ahead`: the Future read_ahead() gave, for a full build (without `changes`).
+    `ahead`: the ReadAhead of a full build (without `changes`).
 
     Without `changes` every paper is ranked. With the RelatedChanges of an incremental
     update, only the papers whose rows can differ are (module docstring), and the table
@@ -375,7 +409,7 @@ class _Ranker:
     A context manager: its temporary tables go at the end."""
 
     def __init__(self, conn, weights, ahead=None):
-        """`ahead`: a _Ranker that read_ahead() on another connection to the same file."""
+        """`ahead`: a _Ranker that read some inputs ahead (ReadAhead) on other connections."""
         self.conn = conn
         self.weights = weights
         self.found = {}  # term -> (df, its title and abstract holders), from _look_up
@@ -386,13 +420,13 @@ class _Ranker:
             self.acronym_of = _acronym_terms(conn)
             self.topic_idf = _topic_weights(dict(conn.execute(_TOPIC_COUNTS_SQL)), len(self.ids))
             self.topic_slug = dict(conn.execute("SELECT id, slug FROM topics"))
-            self.read_ahead = False
+            self.read_ahead = self.loaded_all = False
         else:
             self.__dict__.update({k: v for k, v in vars(ahead).items() if k != "conn"})
 
     def read_facts(self):
         """Every paper's strongest topics and the shared repositories, read now: what a
-        full build ranks from beside the full-text index (read_ahead)."""
+        full build ranks from beside the full-text index (ReadAhead)."""
         self._load_repos()
         self._load_topics()
         self.read_ahead = True
@@ -417,7 +451,7 @@ class _Ranker:
         """Read the inputs of the ranking of the papers `selected` (a mask by dense number;
         None: all). Either way each paper's rows come out the same: its terms, their df and
         postings, and the topics and repositories of the papers it can meet are all read."""
-        if len(self.ids) < 2:
+        if len(self.ids) < 2 or (selected is None and self.loaded_all):
             return
         if selected is None:
             self._load_all()
@@ -425,6 +459,7 @@ class _Ranker:
             self._load_for(selected)
         number = self.number
         self.acronym = {number[t]: s for t, s in self.acronym_of.items() if t in number}
+        self.loaded_all = selected is None
 
     def rows(self, selected=None):
         """The rows of the papers `selected` (a mask by dense number; None: all), in
