@@ -141,7 +141,8 @@ def test_ranked_beside_the_inserts_the_batches_come_in_order(seed_conn, monkeypa
     batches = []
     ranked_beside(seed_conn, batches.append)
     assert len(batches) > 5
-    assert [row for batch in batches for row in batch] == list(related.related_rows(seed_conn))
+    rows = [row for columns in batches for row in zip(*columns, strict=True)]
+    assert rows == list(related.related_rows(seed_conn))
 
 
 def test_a_failed_insert_stops_the_ranking_thread(seed_conn, monkeypatch):

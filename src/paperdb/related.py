@@ -243,26 +243,28 @@ def write_related(writer, enabled=True, changes=None, progress=None, ahead=None)
         ranked = len(ranker.ids) if selected is None else sum(selected)
         if progress:
             progress(f"finding related papers of {ranked:,} of {len(ranker.ids):,} papers")
-        _rank_beside(ranker, selected, lambda rows: _insert(writer, rows), conn)
+        _rank_beside(ranker, selected, lambda columns: _insert(writer, columns), conn)
     return ranked
 
 
-def _insert(writer, rows):
-    """Insert `rows` into related_papers, INSERT_ROWS of them a statement."""
-    whole = len(rows) - len(rows) % INSERT_ROWS
+def _insert(writer, columns):
+    """Insert the rows of `columns` (the values of COLUMNS, a list each) into
+    related_papers, INSERT_ROWS of them a statement."""
+    width, rows = len(columns), len(columns[0])
+    values = [None] * (width * rows)  # row by row, as the statements take them
+    for i, column in enumerate(columns):
+        values[i::width] = column
+    step = width * INSERT_ROWS
+    whole = rows // INSERT_ROWS * step
+    writer.executemany(_INSERT_MANY_SQL, [values[i : i + step] for i in range(0, whole, step)])
     writer.executemany(
-        _INSERT_MANY_SQL,
-        [
-            list(chain.from_iterable(rows[i : i + INSERT_ROWS]))
-            for i in range(0, whole, INSERT_ROWS)
-        ],
+        INSERT_SQL, [values[i : i + width] for i in range(whole, len(values), width)]
     )
-    writer.executemany(INSERT_SQL, rows[whole:])
 
 
 def _rank_beside(ranker, selected, insert, conn):
-    """Rank the papers `selected` on a second thread, calling insert(rows) on this one for
-    each batch as it comes.
+    """Rank the papers `selected` on a second thread, calling insert(columns) on this one
+    for each batch as it comes (_Ranker.column_batches).
 
     The ranking is numpy's and the insert SQLite's, and both release the GIL for much of
     their time, so the two overlap (at 100k papers: 3.0 s one after the other, 2.4 s
@@ -279,7 +281,7 @@ def _rank_beside(ranker, selected, insert, conn):
 
     def rank():
         try:
-            for batch in ranker.row_batches(selected, fetch):
+            for batch in ranker.column_batches(selected, fetch):
                 if stop.is_set():
                     break
                 handoff.put(batch)
@@ -464,12 +466,13 @@ class _Ranker:
     def rows(self, selected=None):
         """The rows of the papers `selected` (a mask by dense number; None: all), in
         (paper_id, rank) order, from what load() read for them (or for all)."""
-        for batch in self.row_batches(selected):
-            yield from batch
+        for columns in self.column_batches(selected):
+            yield from zip(*columns, strict=True)
 
-    def row_batches(self, selected=None, fetch=None):
-        """rows(), as a list for each CHUNK_PAPERS papers. `fetch(sql, params)` gives the
-        rows of a query (default: on this ranker's connection)."""
+    def column_batches(self, selected=None, fetch=None):
+        """rows(), for each CHUNK_PAPERS papers, as a list of each column's values (in the
+        order of COLUMNS): what the inserts bind, without a tuple a row. `fetch(sql,
+        params)` gives the rows of a query (default: on this ranker's connection)."""
         if len(self.ids) < 2:
             return
         self._fetch = fetch or (lambda sql, params: self.conn.execute(sql, params).fetchall())
@@ -656,7 +659,8 @@ class _Ranker:
         return np.array(sorted(self.partner_name), dtype=np.int64)
 
     def _rows_of(self, listed):
-        """The rows (COLUMNS) of a _Listed, with what each pair shares spelled out."""
+        """The columns (COLUMNS) of the rows of a _Listed, with what each pair shares
+        spelled out."""
         n = len(self.ids)
         paper, other = listed.pair // n, listed.pair % n
         chosen = listed.chosen
@@ -678,19 +682,16 @@ class _Ranker:
         for i in np.flatnonzero(listed.repo).tolist():
             repos[i] = self.partner_name[int(listed.pair[i])]
         ids = np.frombuffer(self.ids, dtype=np.int64)
-        return list(
-            zip(
-                ids[paper].tolist(),
-                ids[other].tolist(),
-                listed.rank.tolist(),
-                listed.score.tolist(),
-                _labels(words, self.surface),
-                _labels(topics, self.topic_slug),
-                repos,
-                _labels(acronyms, self.acronym),
-                strict=True,
-            )
-        )
+        return [
+            ids[paper].tolist(),
+            ids[other].tolist(),
+            listed.rank.tolist(),
+            listed.score.tolist(),
+            _labels(words, self.surface),
+            _labels(topics, self.topic_slug),
+            repos,
+            _labels(acronyms, self.acronym),
+        ]
 
     def affected(self, changes):
         """(a mask of the papers whose rows can differ from those in the table, by dense
