@@ -579,8 +579,9 @@ class _Ranker:
         ours = ours[self._wanted[ours // n]] if len(ours) else ours
         at = np.minimum(np.searchsorted(key, ours), max(len(key) - 1, 0))
         known = (key[at] == ours) & pool[at] if len(key) else np.zeros(len(ours), dtype=bool)
-        pair = np.concatenate([key[pool], ours[~known]])
-        pair.sort()
+        pair, extra = key[pool], ours[~known]  # both sorted: merged in (paper, id) order
+        if len(extra):
+            pair = np.insert(pair, np.searchsorted(pair, extra), extra)
         at = np.minimum(np.searchsorted(key, pair), max(len(key) - 1, 0))
         met = key[at] == pair if len(key) else np.zeros(len(pair), dtype=bool)
         words = np.where(met, sums[at] if len(key) else 0.0, 0.0)
@@ -629,6 +630,7 @@ class _Ranker:
         band[list(self.topic_idf)] = list(self.topic_idf.values())
         weight = np.where(ids != 0, band[ids] * scores.astype(np.int64), 0)
         self.topic_slots, self.topic_weight = ids, weight.astype(np.float32)
+        self.topic_total = weight.sum(axis=1).astype(np.float64)
         strength = np.where(ids != 0, -weight * 65536 + ids, np.iinfo(np.int64).max)
         order = np.argsort(strength, axis=1, kind="stable")
         self.topics_strongest = np.take_along_axis(ids, order, axis=1)
@@ -637,14 +639,14 @@ class _Ranker:
         """`score` plus the topics part: the share of the paper's topic weight the other's
         topics hold, times w_topics."""
         mine, theirs = self.topic_slots[paper], self.topic_slots[other]
-        weight = self.topic_weight[paper].astype(np.float64)
-        held = np.zeros(len(paper))
+        weight = self.topic_weight[paper]
+        held = np.zeros(len(paper), dtype=np.float32)  # whole numbers: exact
         for i in range(TOPICS_KEPT):
             in_theirs = theirs[:, 0] == mine[:, i]
             for j in range(1, TOPICS_KEPT):
                 in_theirs |= theirs[:, j] == mine[:, i]
-            held += np.where(in_theirs, weight[:, i], 0.0)  # none (0) weighs 0
-        total = weight.sum(axis=1)
+            held += np.where(in_theirs, weight[:, i], 0)  # none (0) weighs 0
+        total = self.topic_total[paper]
         scale = np.where(total != 0, w_topics / np.where(total != 0, total, 1.0), 0.0)
         has_topics = np.frombuffer(self.topic_ids, dtype=np.uint64)[other] != 0
         return np.where((scale != 0) & has_topics, score + scale * held, score)
@@ -671,7 +673,7 @@ class _Ranker:
         acronyms = shared & self.acronym_terms[terms]
         words = _first(terms, shared & ~acronyms, WORDS_SHOWN)
         acronyms = _first(terms, acronyms, WORDS_SHOWN)
-        self._load_surfaces(np.unique(words[words >= 0]).tolist())
+        self._load_surfaces(np.unique(words[words >= 0]))
         strongest = self.topics_strongest[paper]
         theirs = self.topic_slots[other]
         in_theirs = np.stack(
@@ -993,17 +995,19 @@ class _Ranker:
     def _load_surfaces(self, needed):
         """Each term in `needed` as a reader wrote it (a stem: 'hardwar' -> 'hardware'): as
         the first paper holding it writes it; the term itself where it is not found there."""
-        start, papers, terms = self.start, self.papers, self.terms
+        start, papers, terms = np.asarray(self.start), np.asarray(self.papers), self.terms
+        needed = np.asarray(needed, dtype=np.int64)
+        spelled = np.frombuffer(self._spelled, dtype=np.uint8)
+        # A term in aliases only is never a reason.
+        needed = needed[(spelled[needed] == 0) & (start[needed] < start[needed + 1])]
+        spelled[needed] = 1
         by_paper = {}
-        for term in sorted(set(needed)):
-            # A term in aliases only is never a reason.
-            if not self._spelled[term] and start[term] < start[term + 1]:
-                self._spelled[term] = 1
-                by_paper.setdefault(papers[start[term]], []).append(term)
+        for term, holder in zip(needed.tolist(), papers[start[needed]].tolist(), strict=True):
+            by_paper.setdefault(holder, []).append(term)
         texts = self._fetch(
             "SELECT id, title || ' ' || abstract FROM papers"
             " WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
-            (json.dumps([self.ids[paper] for paper in by_paper]),),
+            (json.dumps([self.ids[paper] for paper in sorted(by_paper)]),),
         )
         for paper, (_, text) in zip(sorted(by_paper), texts, strict=True):
             lower = text.lower()
@@ -1047,8 +1051,8 @@ def _first(values, mask, k):
 
 
 def _labels(values, spell):
-    """Each row of `values` (-1: none) as one text: its values spelled by `spell`, joined
-    by ', '. Each distinct row is spelled once."""
+    """Each row of `values` (-1: none, after the others) as one text: its values spelled
+    by `spell`, joined by ', '. Each distinct row is spelled once."""
     if not len(values):
         return []
     base = int(values.max()) + 2
@@ -1059,8 +1063,18 @@ def _labels(values, spell):
         _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     else:
         _, first, inverse = np.unique(values, axis=0, return_index=True, return_inverse=True)
-    texts = [", ".join(spell[v] for v in row if v >= 0) for row in values[first].tolist()]
-    return list(map(texts.__getitem__, inverse.reshape(-1).tolist()))
+    distinct = values[first]
+    if isinstance(spell, dict):  # only the values found: a dict's keys may be any numbers
+        names = sorted(set(distinct[distinct >= 0].tolist()))
+        spelled = np.array([spell[v] for v in names] + [""], dtype=object)
+        distinct = np.where(distinct >= 0, np.searchsorted(names, distinct), -1)
+    else:
+        spelled = np.array([*spell, ""], dtype=object)  # -1 is the last: ''
+    texts = spelled[distinct[:, 0]]
+    for column in distinct.T[1:]:
+        more = column >= 0
+        texts[more] = texts[more] + ", " + spelled[column[more]]
+    return texts[inverse.reshape(-1)].tolist()
 
 
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
