@@ -7,6 +7,7 @@ import pickletools
 import sqlite3
 import subprocess
 import sys
+import threading
 
 import pytest
 from conftest import SEED_NAMES, SEEDS, seed_lines, seed_path, write_dump
@@ -258,6 +259,32 @@ def test_failure_mid_build_leaves_old_db_and_no_temp_file(tmp_path, monkeypatch)
     assert f"in {tmp_path}, or in SQLite's temporary folder" in str(refused.value)
     assert output.read_bytes() == before
     assert leftovers(tmp_path) == []
+
+
+def related_threads():
+    return [t.name for t in threading.enumerate() if t.name.startswith("paperdb-related")]
+
+
+def test_a_build_leaves_no_thread_behind(tmp_path):
+    build([seed_path("003")], tmp_path / "papers.db")
+    assert related_threads() == []
+
+
+@pytest.mark.parametrize("where", ["read_facts", "_load_all"])
+def test_a_failure_reading_ahead_stops_the_build_and_keeps_the_old_db(tmp_path, monkeypatch, where):
+    """The related papers' inputs are read on a thread while the index is built
+    (related.ReadAhead): its error is the build's, raised where the build goes on."""
+    output, before = make_existing_db(tmp_path)
+
+    def fail(self, *args):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(f"paperdb.related._Ranker.{where}", fail)
+    with pytest.raises(BuildError, match="disk I/O error"):
+        build([SEEDS], output)
+    assert output.read_bytes() == before
+    assert leftovers(tmp_path) == []
+    assert related_threads() == []
 
 
 def test_stale_temp_file_of_a_dead_build_is_removed(tmp_path):

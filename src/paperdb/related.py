@@ -51,7 +51,7 @@ import threading
 from array import array
 from bisect import bisect_left
 from collections import namedtuple
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from functools import cache
 from itertools import chain
 
@@ -62,7 +62,9 @@ from .errors import PaperdbError, SearchError
 from .schema import fts_tokenize
 
 MAX_RELATED = 10
-CHUNK_PAPERS = 20_000  # ranked at a time: the arrays hold about 25 candidates a paper
+# Papers ranked at a time: the arrays hold about 25 candidates a paper, and a chunk's rows
+# wait in memory to be inserted (20,000 took 100 MB more at 100k papers).
+CHUNK_PAPERS = 5_000
 LOCAL_SHARE = 10  # an update ranking at most 1/10 of the papers reads what they need only
 MAX_DF = 30  # postings of a term, and papers of a repository, beyond which they are skipped
 TERMS = 12  # distinctive terms a paper is described by, at most
@@ -172,11 +174,11 @@ class ReadAhead:
     def __init__(self, path):
         self._copies = queue.Queue(maxsize=1)
         self._given = False
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paperdb-related")
-        try:
-            self._future = pool.submit(self._read, path)
-        finally:
-            pool.shutdown(wait=False)
+        self._future = Future()
+        self._thread = threading.Thread(
+            target=self._run, args=(path,), name="paperdb-related-read", daemon=True
+        )
+        self._thread.start()
 
     def index_built(self, copy):
         """`copy`: a connection, usable from any thread, to a copy of the full-text index
@@ -188,7 +190,14 @@ class ReadAhead:
 
     def result(self):
         self.index_built(None)  # never wait for a copy nobody gives
+        self._thread.join()
         return self._future.result()
+
+    def _run(self, path):
+        try:
+            self._future.set_result(self._read(path))
+        except BaseException as exc:  # raised by result(), on the build's thread
+            self._future.set_exception(exc)
 
     def _read(self, path):
         try:
@@ -271,7 +280,7 @@ def _rank_beside(ranker, selected, insert, conn):
     side by side). Only this thread uses `conn`: the few reads the ranking makes (the
     spellings of words) are handed to it. A batch is inserted whole before another is
     read, so no statement is left running on `conn` when the ranking ends."""
-    handoff = queue.Queue(maxsize=2)
+    handoff = queue.Queue(maxsize=1)
     stop = threading.Event()
 
     def fetch(sql, params):
@@ -620,20 +629,30 @@ class _Ranker:
     def _topic_arrays(self):
         """Each paper's strongest topics as arrays (n, TOPICS_KEPT): their ids (0: none),
         their weights (idf band x score: whole numbers, so sums are exact in any order),
-        and their ids strongest first (by weight, then id)."""
+        and their ids strongest first (by weight, then id). Made CHUNK_PAPERS papers at a
+        time: whole, the intermediate arrays took 160 MB at 1M papers."""
+        n = len(self.ids)
+        band = np.zeros(65536, dtype=np.int64)
+        band[list(self.topic_idf)] = list(self.topic_idf.values())
+        self.topic_slots = np.zeros((n, TOPICS_KEPT), dtype=np.uint16)
+        self.topic_weight = np.zeros((n, TOPICS_KEPT), dtype=np.float32)
+        self.topics_strongest = np.zeros((n, TOPICS_KEPT), dtype=np.uint16)
+        self.topic_total = np.zeros(n)
         shifts = np.arange(0, 16 * TOPICS_KEPT, 16, dtype=np.uint64)
         mask = np.uint64(0xFFFF)
-        ids = np.frombuffer(self.topic_ids, dtype=np.uint64)[:, None] >> shifts & mask
-        ids = ids.astype(np.uint16)
-        scores = np.frombuffer(self.topic_scores, dtype=np.uint64)[:, None] >> shifts & mask
-        band = np.zeros(max([*self.topic_idf, int(ids.max(initial=0))]) + 1, dtype=np.int64)
-        band[list(self.topic_idf)] = list(self.topic_idf.values())
-        weight = np.where(ids != 0, band[ids] * scores.astype(np.int64), 0)
-        self.topic_slots, self.topic_weight = ids, weight.astype(np.float32)
-        self.topic_total = weight.sum(axis=1).astype(np.float64)
-        strength = np.where(ids != 0, -weight * 65536 + ids, np.iinfo(np.int64).max)
-        order = np.argsort(strength, axis=1, kind="stable")
-        self.topics_strongest = np.take_along_axis(ids, order, axis=1)
+        packed_ids = np.frombuffer(self.topic_ids, dtype=np.uint64)
+        packed_scores = np.frombuffer(self.topic_scores, dtype=np.uint64)
+        for lo in range(0, n, CHUNK_PAPERS):
+            part = slice(lo, lo + CHUNK_PAPERS)
+            ids = (packed_ids[part, None] >> shifts & mask).astype(np.int64)
+            scores = (packed_scores[part, None] >> shifts & mask).astype(np.int64)
+            weight = np.where(ids != 0, band[ids] * scores, 0)
+            self.topic_slots[part] = ids
+            self.topic_weight[part] = weight
+            self.topic_total[part] = weight.sum(axis=1)
+            strength = np.where(ids != 0, -weight * 65536 + ids, np.iinfo(np.int64).max)
+            order = np.argsort(strength, axis=1, kind="stable")
+            self.topics_strongest[part] = np.take_along_axis(ids, order, axis=1)
 
     def _topic_scores(self, score, paper, other, w_topics):
         """`score` plus the topics part: the share of the paper's topic weight the other's
