@@ -114,10 +114,10 @@ _DONE = object()  # the end of the ranking's batches (_rank_beside)
 _TERMS_SQL = """
 SELECT term, doc FROM temp.related_vocab WHERE doc BETWEEN 2 AND ? ORDER BY term
 """
-# Each kept term's papers, once per paper, with whether the title holds it.
+# Each kept term's papers, once per paper: term * 2 + whether the title holds it, paper.
 # The CROSS JOIN makes SQLite look each term up in the index instead of reading all of it.
 _POSTINGS_SQL = """
-SELECT related_terms.id, related_instance.doc, max(related_instance.col = 'title')
+SELECT related_terms.id * 2 + max(related_instance.col = 'title'), related_instance.doc
 FROM temp.related_terms
 CROSS JOIN temp.related_instance ON related_instance.term = related_terms.term
 WHERE related_instance.col != 'aliases'
@@ -468,8 +468,12 @@ class _Ranker:
             self._load_all()
         else:
             self._load_for(selected)
-        number = self.number
-        self.acronym = {number[t]: s for t, s in self.acronym_of.items() if t in number}
+        terms = self.terms  # sorted
+        self.acronym = {}
+        for term, short in self.acronym_of.items():
+            at = bisect_left(terms, term)
+            if at < len(terms) and terms[at] == term:
+                self.acronym[at] = short
         self.loaded_all = selected is None
 
     def rows(self, selected=None):
@@ -519,8 +523,8 @@ class _Ranker:
         held = np.flatnonzero((counts[term_of] > 1) & wanted[papers])
         held = held[np.argsort(papers[held], kind="stable")]
         own = (
-            papers[held],
-            term_of[held],
+            papers[held].astype(np.int32),
+            term_of[held].astype(np.int32),
             np.frombuffer(self.idf, dtype=np.float64)[term_of[held]]
             * np.where(np.frombuffer(self.in_title, dtype=np.uint8)[held] != 0, TITLE_BOOST, 1.0),
         )
@@ -533,8 +537,11 @@ class _Ranker:
             hi = min(n, lo + CHUNK_PAPERS)
             if wanted[lo:hi].any():
                 first, last = np.searchsorted(own[0], (lo, hi))
-                chunk = [column[first:last] for column in own]
-                yield self._scored(self._met(*chunk, counts, start, papers), partners, lo, hi)
+                paper, term, weight = (column[first:last] for column in own)
+                # Kept as 32-bit numbers until here (8 MB less at 1M papers).
+                paper, term = paper.astype(np.int64), term.astype(np.int64)
+                met = self._met(paper, term, weight, counts, start, papers)
+                yield self._scored(met, partners, lo, hi)
 
     def _met(self, paper, term, weight, counts, start, papers):
         """The chosen terms of these papers, and the candidates they meet."""
@@ -628,16 +635,15 @@ class _Ranker:
 
     def _topic_arrays(self):
         """Each paper's strongest topics as arrays (n, TOPICS_KEPT): their ids (0: none),
-        their weights (idf band x score: whole numbers, so sums are exact in any order),
-        and their ids strongest first (by weight, then id). Made CHUNK_PAPERS papers at a
-        time: whole, the intermediate arrays took 160 MB at 1M papers."""
+        their scores up to 255, and their ids strongest first (by weight, then id). Made
+        CHUNK_PAPERS papers at a time: whole, the intermediate arrays took 160 MB at 1M
+        papers."""
         n = len(self.ids)
-        band = np.zeros(65536, dtype=np.int64)
-        band[list(self.topic_idf)] = list(self.topic_idf.values())
+        self.topic_band = np.zeros(65536, dtype=np.int64)
+        self.topic_band[list(self.topic_idf)] = list(self.topic_idf.values())
         self.topic_slots = np.zeros((n, TOPICS_KEPT), dtype=np.uint16)
-        self.topic_weight = np.zeros((n, TOPICS_KEPT), dtype=np.float32)
+        self.topic_slot_scores = np.zeros((n, TOPICS_KEPT), dtype=np.uint8)
         self.topics_strongest = np.zeros((n, TOPICS_KEPT), dtype=np.uint16)
-        self.topic_total = np.zeros(n)
         shifts = np.arange(0, 16 * TOPICS_KEPT, 16, dtype=np.uint64)
         mask = np.uint64(0xFFFF)
         packed_ids = np.frombuffer(self.topic_ids, dtype=np.uint64)
@@ -645,28 +651,31 @@ class _Ranker:
         for lo in range(0, n, CHUNK_PAPERS):
             part = slice(lo, lo + CHUNK_PAPERS)
             ids = (packed_ids[part, None] >> shifts & mask).astype(np.int64)
-            scores = (packed_scores[part, None] >> shifts & mask).astype(np.int64)
-            weight = np.where(ids != 0, band[ids] * scores, 0)
             self.topic_slots[part] = ids
-            self.topic_weight[part] = weight
-            self.topic_total[part] = weight.sum(axis=1)
+            self.topic_slot_scores[part] = packed_scores[part, None] >> shifts & mask
+            weight = self._topic_weights(self.topic_slots[part], self.topic_slot_scores[part])
             strength = np.where(ids != 0, -weight * 65536 + ids, np.iinfo(np.int64).max)
             order = np.argsort(strength, axis=1, kind="stable")
             self.topics_strongest[part] = np.take_along_axis(ids, order, axis=1)
+
+    def _topic_weights(self, ids, scores):
+        """The weights (idf band x score; 0 for no topic) of topic slots: whole numbers, so
+        their sums are exact in any order."""
+        return np.where(ids != 0, self.topic_band[ids] * scores, 0)
 
     def _topic_scores(self, score, paper, other, w_topics):
         """`score` plus the topics part: the share of the paper's topic weight the other's
         topics hold, times w_topics."""
         mine, theirs = self.topic_slots[paper], self.topic_slots[other]
-        weight = self.topic_weight[paper]
-        held = np.zeros(len(paper), dtype=np.float32)  # whole numbers: exact
+        weight = self._topic_weights(mine, self.topic_slot_scores[paper])
+        held = np.zeros(len(paper), dtype=np.int64)
         for i in range(TOPICS_KEPT):
             in_theirs = theirs[:, 0] == mine[:, i]
             for j in range(1, TOPICS_KEPT):
                 in_theirs |= theirs[:, j] == mine[:, i]
             held += np.where(in_theirs, weight[:, i], 0)  # none (0) weighs 0
-        total = self.topic_total[paper]
-        scale = np.where(total != 0, w_topics / np.where(total != 0, total, 1.0), 0.0)
+        total = weight.sum(axis=1)
+        scale = np.where(total != 0, w_topics / np.where(total != 0, total, 1), 0.0)
         has_topics = np.frombuffer(self.topic_ids, dtype=np.uint64)[other] != 0
         return np.where((scale != 0) & has_topics, score + scale * held, score)
 
@@ -904,18 +913,16 @@ class _Ranker:
             "INSERT INTO temp.related_terms (id, term) VALUES (?, ?)", enumerate(terms)
         )
         self.terms = terms
-        self.number = {term: i for i, term in enumerate(terms)}
         # Postings, term by term: papers[start[t]:start[t + 1]], with a title flag each.
         postings = np.fromiter(
             chain.from_iterable(conn.execute(_POSTINGS_SQL)), dtype=np.int64
-        ).reshape(-1, 3)
+        ).reshape(-1, 2)
         ids = np.frombuffer(self.ids, dtype=np.int64)
         dense = np.searchsorted(ids, postings[:, 1])
         postings = postings[ids[np.minimum(dense, len(ids) - 1)] == postings[:, 1]]  # else not a
-        dense = np.searchsorted(ids, postings[:, 1])  # paper: `paperdb check` reports the row
-        self.start = np.searchsorted(postings[:, 0], np.arange(len(terms) + 1))
-        self.papers = dense
-        self.in_title = postings[:, 2].astype(np.uint8)
+        self.papers = np.searchsorted(ids, postings[:, 1])  # paper: `paperdb check` says
+        self.start = np.searchsorted(postings[:, 0] >> 1, np.arange(len(terms) + 1))
+        self.in_title = (postings[:, 0] & 1).astype(np.uint8)
         if not self.read_ahead:
             self._load_repos()
             self._load_topics()
@@ -939,7 +946,6 @@ class _Ranker:
         found = self.found
         terms = sorted(term for term, (df, _) in found.items() if _kept(term, df))
         self.terms = terms
-        self.number = {term: i for i, term in enumerate(terms)}
         self.idf = array("d", (_idf(found[term][0]) for term in terms))
         self.start = array("l", [0])
         self.papers = array("l")
