@@ -919,8 +919,10 @@ class _Ranker:
         ).reshape(-1, 2)
         ids = np.frombuffer(self.ids, dtype=np.int64)
         dense = np.searchsorted(ids, postings[:, 1])
-        postings = postings[ids[np.minimum(dense, len(ids) - 1)] == postings[:, 1]]  # else not a
-        self.papers = np.searchsorted(ids, postings[:, 1])  # paper: `paperdb check` says
+        papers = ids[np.minimum(dense, len(ids) - 1)] == postings[:, 1]
+        if not papers.all():  # a row of the index with no paper: `paperdb check` says
+            postings, dense = postings[papers], dense[papers]
+        self.papers = dense
         self.start = np.searchsorted(postings[:, 0] >> 1, np.arange(len(terms) + 1))
         self.in_title = (postings[:, 0] & 1).astype(np.uint8)
         if not self.read_ahead:
