@@ -36,7 +36,11 @@ postings, every paper's topics: faster in bulk). An update ranking few papers re
 they need only (_Ranker.load): their terms (their texts tokenized as the index does), each
 term's df and postings looked up in the index (no further than MAX_DF + 1 papers), their
 shared repositories, and the topics of the papers those postings and repositories name.
-The ranking code is the same; so are the rows.
+The ranking code is the same; so are the rows. A full build reads on a thread while the
+index is built (ReadAhead: the topics and repositories from the file, the terms and
+postings from a copy of the index taken before its segments are merged). The ranking is
+numpy arrays, a chunk of papers at a time (_listed), on a second thread while the build's
+thread inserts the rows (_rank_beside).
 
 from paperdb.related import related_rows
 rows = related_rows(conn)  # tuples of COLUMNS' values, in (paper_id, rank) order
@@ -432,7 +436,7 @@ class _Ranker:
             self.topic_idf = _topic_weights(dict(conn.execute(_TOPIC_COUNTS_SQL)), len(self.ids))
             self.topic_slug = dict(conn.execute("SELECT id, slug FROM topics"))
             self.read_ahead = self.loaded_all = False
-        else:
+        else:  # all it read: ids, acronyms, topics, repositories; terms and postings if any
             self.__dict__.update({k: v for k, v in vars(ahead).items() if k != "conn"})
 
     def read_facts(self):

@@ -75,7 +75,7 @@ def _return_freed_memory():
     """Give the memory SQLite freed back to the system (glibc's malloc_trim; elsewhere
     nothing). Building the index frees tens of MB that the process would otherwise keep
     (66 MB at 100k papers), and the related papers' ranking comes next: at 1M papers the
-    two added up past the 250 MB bound (docs/PERFORMANCE.md)."""
+    two added up past the 250 MB bound (docs/RELATED.md, "Memory at 1M papers")."""
     try:
         trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
