@@ -520,7 +520,7 @@ class _Ranker:
         start = np.frombuffer(self.start, dtype=np.int64)
         papers = np.frombuffer(self.papers, dtype=np.int64)
         counts = np.diff(start)
-        self._wanted = wanted = np.frombuffer(bytes(selected), dtype=np.uint8) != 0
+        wanted = np.frombuffer(bytes(selected), dtype=np.uint8) != 0
         # The postings turned around: each selected paper's terms, by paper. A term in one
         # paper's title or abstract only (the rest in aliases) finds no other.
         term_of = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
@@ -545,7 +545,7 @@ class _Ranker:
                 # Kept as 32-bit numbers until here (8 MB less at 1M papers).
                 paper, term = paper.astype(np.int64), term.astype(np.int64)
                 met = self._met(paper, term, weight, counts, start, papers)
-                yield self._scored(met, partners, lo, hi)
+                yield self._scored(met, partners, wanted, lo, hi)
 
     def _met(self, paper, term, weight, counts, start, papers):
         """The chosen terms of these papers, and the candidates they meet."""
@@ -569,14 +569,11 @@ class _Ranker:
         order = np.argsort(key, kind="stable")  # by (paper, candidate), each by bit
         key, bit, gained = key[order], bit[order], gained[order]
         first, group = _groups(key)
-        sums = np.zeros(len(first))
-        for level in range(TERMS):  # in the order the terms were taken, as a loop adds them
-            at = bit == level
-            sums[group[at]] += gained[at]
+        sums = _sums_in_order(len(first), group, gained, bit)
         shares = np.bitwise_or.reduceat(np.int64(1) << bit, first) if len(first) else bit
         return chosen, key[first], sums, shares, bit[first]
 
-    def _scored(self, met, partners, lo, hi):
+    def _scored(self, met, partners, wanted, lo, hi):
         """The _Listed of the papers lo..hi from what they met (_met)."""
         chosen, key, sums, shares, first_bit = met
         n = len(self.ids)
@@ -596,7 +593,7 @@ class _Ranker:
             first, group = _groups(paper[order])
             pool[order[np.arange(len(order)) - first[group] >= POOL_SCORED]] = False
         ours = partners[np.searchsorted(partners, lo * n) : np.searchsorted(partners, hi * n)]
-        ours = ours[self._wanted[ours // n]] if len(ours) else ours
+        ours = ours[wanted[ours // n]] if len(ours) else ours
         at = np.minimum(np.searchsorted(key, ours), max(len(key) - 1, 0))
         known = (key[at] == ours) & pool[at] if len(key) else np.zeros(len(ours), dtype=bool)
         pair, extra = key[pool], ours[~known]  # both sorted: merged in (paper, id) order
@@ -608,11 +605,7 @@ class _Ranker:
         bits = np.where(met, shares[at] if len(key) else 0, 0)
         repo = np.isin(pair, ours, assume_unique=True) if len(ours) else np.zeros(len(pair), bool)
         paper, other = pair // n, pair % n
-        total = np.zeros(hi - lo)
-        for level in range(TERMS):
-            at = chosen.bit == level
-            total[chosen.paper[at] - lo] += chosen.weight[at]
-        total = total[paper - lo]
+        total = _sums_in_order(hi - lo, chosen.paper - lo, chosen.weight, chosen.bit)[paper - lo]
         score = words * np.where(total != 0, w_words / np.where(total != 0, total, 1.0), 0.0)
         if w_topics:
             score = self._topic_scores(score, paper, other, w_topics)
@@ -672,12 +665,7 @@ class _Ranker:
         topics hold, times w_topics."""
         mine, theirs = self.topic_slots[paper], self.topic_slots[other]
         weight = self._topic_weights(mine, self.topic_slot_scores[paper])
-        held = np.zeros(len(paper), dtype=np.int64)
-        for i in range(TOPICS_KEPT):
-            in_theirs = theirs[:, 0] == mine[:, i]
-            for j in range(1, TOPICS_KEPT):
-                in_theirs |= theirs[:, j] == mine[:, i]
-            held += np.where(in_theirs, weight[:, i], 0)  # none (0) weighs 0
+        held = np.where(_held(mine, theirs), weight, 0).sum(axis=1)  # none (0) weighs 0
         total = weight.sum(axis=1)
         scale = np.where(total != 0, w_topics / np.where(total != 0, total, 1), 0.0)
         has_topics = np.frombuffer(self.topic_ids, dtype=np.uint64)[other] != 0
@@ -707,11 +695,8 @@ class _Ranker:
         acronyms = _first(terms, acronyms, WORDS_SHOWN)
         self._load_surfaces(np.unique(words[words >= 0]))
         strongest = self.topics_strongest[paper]
-        theirs = self.topic_slots[other]
-        in_theirs = np.stack(
-            [(theirs == strongest[:, i : i + 1]).any(axis=1) for i in range(TOPICS_KEPT)], 1
-        )
-        topics = _first(strongest, in_theirs & (strongest != 0), TOPICS_SHOWN)
+        held = _held(strongest, self.topic_slots[other])
+        topics = _first(strongest, held & (strongest != 0), TOPICS_SHOWN)
         repos = [""] * len(paper)
         for i in np.flatnonzero(listed.repo).tolist():
             repos[i] = self.partner_name[int(listed.pair[i])]
@@ -1068,6 +1053,27 @@ def _groups(values):
     starts = np.ones(len(values), dtype=bool)
     starts[1:] = values[1:] != values[:-1]
     return np.flatnonzero(starts), np.cumsum(starts) - 1
+
+
+def _sums_in_order(size, at, values, level):
+    """sums[at[i]] += values[i], level 0 first, then 1...: the order a loop over each
+    paper's terms, heaviest first, adds them in (float sums depend on it). An `at` holds
+    each level once at most."""
+    sums = np.zeros(size)
+    for taken in range(TERMS):
+        now = level == taken
+        sums[at[now]] += values[now]
+    return sums
+
+
+def _held(topics, theirs):
+    """(rows, TOPICS_KEPT): whether each of a row's `topics` is among its `theirs`."""
+    held = np.empty(topics.shape, dtype=bool)
+    for i in range(TOPICS_KEPT):
+        held[:, i] = theirs[:, 0] == topics[:, i]
+        for j in range(1, TOPICS_KEPT):
+            held[:, i] |= theirs[:, j] == topics[:, i]
+    return held
 
 
 def _first(values, mask, k):
